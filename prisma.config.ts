@@ -1,0 +1,9 @@
+// Used by the Prisma CLI (`prisma generate`, and `prisma migrate deploy` on machines that have
+// Prisma's native engine). The service itself migrates through src/database/migrator.ts.
+import { defineConfig } from 'prisma/config';
+
+export default defineConfig({
+  schema: 'prisma/schema.prisma',
+  migrations: { path: 'prisma/migrations' },
+  datasource: { url: process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres' },
+});
