@@ -1,0 +1,39 @@
+import { Injectable } from '@nestjs/common';
+import type { ApiKey, Prisma } from '../generated/prisma/client';
+import { PrismaService } from '../database/prisma.service';
+import { ListQueryDto, pageArgs } from '../pagination/list-query.dto';
+
+/** The only place API keys touch Prisma. Every read by id is scoped to the organization in the query. */
+@Injectable()
+export class ApiKeysRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  findByHash(keyHash: string): Promise<ApiKey | null> {
+    return this.prisma.apiKey.findUnique({ where: { keyHash } });
+  }
+
+  findById(id: string): Promise<ApiKey | null> {
+    return this.prisma.apiKey.findUnique({ where: { id } });
+  }
+
+  findInOrganization(organizationId: string, id: string, tx: Prisma.TransactionClient = this.prisma): Promise<ApiKey | null> {
+    return tx.apiKey.findFirst({ where: { id, organizationId } });
+  }
+
+  list(organizationId: string, query: ListQueryDto): Promise<ApiKey[]> {
+    const { take, orderBy, cursorWhere } = pageArgs(query);
+    return this.prisma.apiKey.findMany({ where: { organizationId, ...cursorWhere }, orderBy, take });
+  }
+
+  create(tx: Prisma.TransactionClient, data: Prisma.ApiKeyUncheckedCreateInput): Promise<ApiKey> {
+    return tx.apiKey.create({ data });
+  }
+
+  update(tx: Prisma.TransactionClient, id: string, data: Prisma.ApiKeyUncheckedUpdateInput): Promise<ApiKey> {
+    return tx.apiKey.update({ where: { id }, data });
+  }
+
+  transaction<T>(fn: (tx: Prisma.TransactionClient) => Promise<T>): Promise<T> {
+    return this.prisma.$transaction(fn);
+  }
+}

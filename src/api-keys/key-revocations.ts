@@ -1,0 +1,40 @@
+import { Injectable } from '@nestjs/common';
+import type { Principal } from '../auth/principal';
+import { AppError } from '../errors/app-error';
+import { AdmissionStore } from '../store/admission-store';
+
+/**
+ * What this instance knows of revocations, for requests already past admission: the store's
+ * events (and this instance's own revocations) land here at once, so a response about to be sent
+ * for a key revoked meanwhile is replaced by 401. Writes ask the store itself before committing.
+ */
+@Injectable()
+export class KeyRevocations {
+  private readonly revokeAt = new Map<string, number>();
+
+  constructor(private readonly store: AdmissionStore) {
+    store.subscribe((event) => {
+      if (event.type === 'key.revoked') this.note(event.keyId, event.revokeAtMs);
+    });
+  }
+
+  note(keyId: string, revokeAtMs: number): void {
+    this.revokeAt.set(keyId, revokeAtMs);
+  }
+
+  isRevoked(keyId: string, nowMs = Date.now()): boolean {
+    const at = this.revokeAt.get(keyId);
+    return at !== undefined && at <= nowMs;
+  }
+
+  /** For writes, just before commit: one store read, authoritative across instances. */
+  async assertLive(principal: Principal): Promise<void> {
+    if (principal.kind !== 'api_key') return;
+    const at = await this.store.keyRevokeAt(principal.key.id);
+    if (at !== null && at <= Date.now()) throw revokedError();
+  }
+}
+
+export function revokedError(): AppError {
+  return new AppError('API_KEY_REVOKED', 'This API key has been revoked.');
+}

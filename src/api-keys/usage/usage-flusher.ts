@@ -1,0 +1,45 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '../../config/app-config';
+import { AdmissionStore } from '../../store/admission-store';
+import { UsageRepository } from './usage.repository';
+
+/**
+ * Moves usage counted by the admission script into PostgreSQL in batches, so no request writes
+ * to the database. Every instance flushes; the store hands each count to exactly one of them.
+ */
+@Injectable()
+export class UsageFlusher implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(UsageFlusher.name);
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly store: AdmissionStore,
+    private readonly usage: UsageRepository,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => void this.flushQuietly(), this.config.usageFlushIntervalMs).unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    await this.flushQuietly();
+  }
+
+  /** One flush; concurrent calls share it. */
+  flush(): Promise<void> {
+    this.running ??= this.store.drainUsage((batch) => this.usage.add(batch)).finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async flushQuietly(): Promise<void> {
+    try {
+      await this.flush();
+    } catch (error) {
+      // The batch stays in the store and goes with the next flush.
+      this.logger.warn(`Usage flush postponed: ${(error as Error).message}`);
+    }
+  }
+}

@@ -1,0 +1,52 @@
+import { Injectable } from '@nestjs/common';
+import { PrismaService } from '../../database/prisma.service';
+import type { UsageBatch } from '../../store/admission-store';
+import type { Granularity } from '../dto/usage-query.dto';
+
+export interface UsageBucket {
+  timestamp: Date;
+  requests: number;
+  rate_limited: number;
+}
+
+@Injectable()
+export class UsageRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  /** Adds a drained batch: one statement for the counts, one for last use. */
+  async add(batch: UsageBatch): Promise<void> {
+    await this.prisma.$transaction(async (tx) => {
+      if (batch.counts.length > 0) {
+        const { counts } = batch;
+        await tx.$executeRaw`
+          INSERT INTO api_key_usage (api_key_id, organization_id, minute, requests, rate_limited)
+          SELECT u.key_id, k.organization_id, to_timestamp(u.minute_ms / 1000.0), u.requests, u.rate_limited
+          FROM unnest(${counts.map((c) => c.keyId)}::text[], ${counts.map((c) => c.minuteMs)}::bigint[],
+                      ${counts.map((c) => c.requests)}::int[], ${counts.map((c) => c.rateLimited)}::int[])
+               AS u(key_id, minute_ms, requests, rate_limited)
+          JOIN api_keys k ON k.id = u.key_id
+          ON CONFLICT (api_key_id, minute) DO UPDATE
+            SET requests = api_key_usage.requests + EXCLUDED.requests,
+                rate_limited = api_key_usage.rate_limited + EXCLUDED.rate_limited`;
+      }
+      if (batch.lastUsed.length > 0) {
+        const { lastUsed } = batch;
+        await tx.$executeRaw`
+          UPDATE api_keys k SET last_used_at = GREATEST(k.last_used_at, to_timestamp(u.at_ms / 1000.0))
+          FROM unnest(${lastUsed.map((u) => u.keyId)}::text[], ${lastUsed.map((u) => u.atMs)}::bigint[]) AS u(key_id, at_ms)
+          WHERE k.id = u.key_id`;
+      }
+    });
+  }
+
+  /** Sums of minutes per bucket, only buckets with traffic, oldest first. Scoped by organization in the query. */
+  async buckets(organizationId: string, keyId: string, granularity: Granularity, from: Date, to: Date): Promise<UsageBucket[]> {
+    const rows = await this.prisma.$queryRaw<{ bucket: Date; requests: number; rate_limited: number }[]>`
+      SELECT date_trunc(${granularity}, minute, 'UTC') AS bucket,
+             SUM(requests)::int AS requests, SUM(rate_limited)::int AS rate_limited
+      FROM api_key_usage
+      WHERE api_key_id = ${keyId} AND organization_id = ${organizationId} AND minute >= ${from} AND minute < ${to}
+      GROUP BY 1 ORDER BY 1`;
+    return rows.map((row) => ({ timestamp: row.bucket, requests: row.requests, rate_limited: row.rate_limited }));
+  }
+}

@@ -1,0 +1,50 @@
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Logger } from 'nestjs-pino';
+import { AppModule } from './app.module';
+import { AppConfig } from './config/app-config';
+import { RouteTable } from './errors/route-table';
+import { createValidationPipe } from './errors/validation';
+import { setupOpenApi } from './openapi';
+import { registerRequestContextHooks } from './request-context/request-context.hooks';
+import { generateRequestId } from './request-context/request-id';
+
+export const BODY_LIMIT_BYTES = 1024 * 1024;
+
+const EXPOSED_HEADERS = [
+  'X-Request-Id', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset', 'RateLimit', 'RateLimit-Policy', 'Retry-After',
+];
+
+/** Builds the whole application, ready to listen; `main.ts` and the end-to-end tests share it. */
+export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    genReqId: generateRequestId,
+    bodyLimit: BODY_LIMIT_BYTES,
+    // Fastify accepts a hop count too; the adapter's option type omits it.
+    trustProxy: config.trustProxy as boolean | string,
+    // Slow clients cannot hold a connection open forever.
+    requestTimeout: 30_000,
+    connectionTimeout: 30_000,
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config), adapter, {
+    bufferLogs: true,
+  });
+  app.useLogger(app.get(Logger));
+  const fastify = app.getHttpAdapter().getInstance();
+  registerRequestContextHooks(fastify);
+  // JSON only: any other body (text/plain included, which Fastify parses by default) is 415.
+  fastify.removeContentTypeParser(['text/plain', 'application/x-www-form-urlencoded'].filter((type) => fastify.hasContentTypeParser(type)));
+  app.get(RouteTable).attach(fastify);
+  app.useGlobalPipes(createValidationPipe());
+  // The dashboard calls with a session JWT in Authorization (no cookies) and reads our headers.
+  app.enableCors({
+    origin: config.dashboardOrigin,
+    methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+    allowedHeaders: ['Authorization', 'Content-Type'],
+    exposedHeaders: EXPOSED_HEADERS,
+    maxAge: 600,
+  });
+  setupOpenApi(app);
+  await app.init();
+  return app;
+}

@@ -1,0 +1,51 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { ApiKeysModule } from './api-keys/api-keys.module';
+import { AuditModule } from './audit/audit.module';
+import { AuthGuard } from './auth/auth.guard';
+import { AppConfig } from './config/app-config';
+import { ConfigModule } from './config/config.module';
+import { DatabaseModule } from './database/database.module';
+import { AllExceptionsFilter } from './errors/all-exceptions.filter';
+import { RouteTable } from './errors/route-table';
+import { HealthController } from './health/health.controller';
+import { OrganizationsModule } from './organizations/organizations.module';
+import { AdmissionGuard } from './rate-limiting/admission.guard';
+import { AuthFailureBrake } from './rate-limiting/auth-failure-brake';
+import { loggerModule } from './request-context/logger.module';
+import { SessionsModule } from './sessions/sessions.module';
+import { StoreModule } from './store/store.module';
+import { EnterpriseFallbackController } from './tiers/enterprise-fallback.controller';
+import { TierGuard } from './tiers/tier.guard';
+
+/**
+ * Global guards run in the order listed: who is calling (auth) → may they call now (admission:
+ * revocation, expiry, rate limit, in one store call) → does their plan allow it (tier).
+ */
+@Module({})
+export class AppModule {
+  static register(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.register(config),
+        loggerModule(config),
+        DatabaseModule,
+        StoreModule,
+        AuditModule,
+        OrganizationsModule,
+        ApiKeysModule,
+        SessionsModule,
+      ],
+      controllers: [HealthController, EnterpriseFallbackController],
+      providers: [
+        RouteTable,
+        AuthFailureBrake,
+        { provide: APP_FILTER, useClass: AllExceptionsFilter },
+        { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_GUARD, useClass: AdmissionGuard },
+        { provide: APP_GUARD, useClass: TierGuard },
+      ],
+    };
+  }
+}

@@ -1,0 +1,59 @@
+import type { Tier } from '../generated/prisma/enums';
+
+/** An organization as the hot path holds it; the tier is not here — it is read fresh per request. */
+export interface OrganizationRecord {
+  id: string;
+  name: string;
+  stytchOrganizationId: string | null;
+  createdAt: Date;
+}
+
+export interface RateLimitOverride {
+  max: number;
+  windowSeconds: number;
+}
+
+/** An API key as the hot path holds it (never the secret). */
+export interface KeyRecord {
+  id: string;
+  organizationId: string;
+  expiresAtMs: number | null;
+  revokeAtMs: number | null;
+  rateLimit: RateLimitOverride | null;
+}
+
+export interface ApiKeyPrincipal {
+  kind: 'api_key';
+  organization: OrganizationRecord;
+  key: KeyRecord;
+  /** Filled in by admission, from the shared store. */
+  tier?: Tier;
+}
+
+export interface MemberSession {
+  id: string;
+  startedAt: string;
+  expiresAt: string;
+}
+
+export interface MemberPrincipal {
+  kind: 'member';
+  organization: OrganizationRecord;
+  memberId: string;
+  organizationSlug: string;
+  roles: string[];
+  session: MemberSession;
+  tier?: Tier;
+}
+
+export type Principal = ApiKeyPrincipal | MemberPrincipal;
+
+export interface Actor {
+  type: 'api_key' | 'member' | 'system';
+  id: string;
+}
+
+export function actorOf(principal: Principal | undefined): Actor {
+  if (!principal) return { type: 'system', id: 'system' };
+  return principal.kind === 'api_key' ? { type: 'api_key', id: principal.key.id } : { type: 'member', id: principal.memberId };
+}

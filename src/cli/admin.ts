@@ -1,0 +1,58 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from '../config/load-config';
+import { AppError } from '../errors/app-error';
+import { Parsed, USAGE, UsageError, runCommand } from './admin-commands';
+import { AdminModule } from './admin.module';
+
+/**
+ * `npm run -s admin -- <command> [--json]` (CONTRACT §8): against DATABASE_URL (and REDIS_URL,
+ * so running instances see tier changes and revocations at once), or the embedded database
+ * while the server is stopped. Exit 0 on success, 1 on a failed command, 2 on bad usage.
+ */
+async function main(): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: process.argv.slice(2),
+      allowPositionals: true,
+      options: {
+        json: { type: 'boolean' },
+        name: { type: 'string' },
+        tier: { type: 'string' },
+        'stytch-org-id': { type: 'string' },
+        org: { type: 'string' },
+        environment: { type: 'string' },
+      },
+    });
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+
+  let app;
+  try {
+    const config = { ...loadConfig(process.env), logLevel: 'silent' as const };
+    app = await NestFactory.createApplicationContext(AdminModule.register(config), { logger: false });
+    const result = await runCommand(app, parsed as Parsed);
+    process.stdout.write(parsed.values.json ? `${JSON.stringify(result)}\n` : `${JSON.stringify(result, null, 2)}\n`);
+    return 0;
+  } catch (error) {
+    process.stderr.write(`error: ${describe(error)}\n`);
+    return error instanceof UsageError ? 2 : 1;
+  } finally {
+    await app?.close().catch(() => undefined);
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof ConfigError || error instanceof UsageError || error instanceof AppError) return error.message;
+  const message = (error as Error)?.message ?? String(error);
+  if (/lock|already in use|EBUSY/i.test(message)) {
+    return 'the embedded database is in use; stop the server first, or set DATABASE_URL.';
+  }
+  return process.env.DEBUG ? (error as Error).stack ?? message : message;
+}
+
+void main().then((code) => process.exit(code));

@@ -1,0 +1,27 @@
+/**
+ * `npm run -s db:migrate`: applies pending prisma/migrations to DATABASE_URL, like `prisma migrate deploy`
+ * (which needs Prisma's native engine; see src/database/migrator.ts).
+ */
+import path from 'node:path';
+import { applyMigrations, pgAdapterFactory } from '../database/migrator';
+
+// Two levels up is the project root from both src/cli/ and dist/cli/.
+const MIGRATIONS_DIR = path.resolve(__dirname, '../../prisma/migrations');
+
+async function main(): Promise<void> {
+  const databaseUrl = process.env.DATABASE_URL;
+  if (!databaseUrl) throw new Error('DATABASE_URL is not set: it names the PostgreSQL database to migrate.');
+  const applied = await applyMigrations(pgAdapterFactory(databaseUrl), MIGRATIONS_DIR);
+  for (const name of applied) console.log(`Applied migration ${name}`);
+  if (applied.length === 0) console.log('Database is up to date.');
+}
+
+// process.exit() in both cases: the wasm engine leaves a timer behind that would keep the process alive.
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    const detail = process.env.DEBUG && error instanceof Error ? error.stack : undefined;
+    console.error(detail ?? `Migration failed: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  },
+);

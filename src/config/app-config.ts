@@ -1,0 +1,40 @@
+import { Tier } from '../generated/prisma/enums';
+
+/** Everything the service reads from its environment, parsed and validated once at start. */
+export interface AppConfig {
+  port: number;
+  /** Unset → embedded PostgreSQL (PGlite) under `dataDir`. */
+  databaseUrl?: string;
+  /** Unset → in-process store (one instance only). */
+  redisUrl?: string;
+  dataDir: string;
+  rateLimit: RateLimitPolicy;
+  authFailureMax: number;
+  stytch?: StytchConfig;
+  upgradeUrl: string;
+  dashboardOrigin: string;
+  logLevel: LogLevel;
+  metricsToken?: string;
+  /** Fastify's `trustProxy`: which proxies may set X-Forwarded-For (the client IP of the brute-force brake). */
+  trustProxy: boolean | string | number;
+  /** How often counted usage moves from the store to PostgreSQL. */
+  usageFlushIntervalMs: number;
+}
+
+export interface RateLimitPolicy {
+  max: number;
+  windowSeconds: number;
+}
+
+export interface StytchConfig {
+  projectId: string;
+  secret: string;
+  baseUrl?: string;
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const TIERS: readonly Tier[] = ['free', 'standard', 'enterprise'];
+
+export const APP_CONFIG = Symbol('APP_CONFIG');

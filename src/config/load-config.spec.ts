@@ -1,0 +1,59 @@
+import { ConfigError, loadConfig } from './load-config';
+
+describe('loadConfig', () => {
+  it('gives the contract defaults for an empty environment', () => {
+    const sut = loadConfig({});
+    expect(sut).toMatchObject({
+      port: 3000,
+      databaseUrl: undefined,
+      redisUrl: undefined,
+      dataDir: '.data',
+      rateLimit: { max: 100, windowSeconds: 60 },
+      authFailureMax: 600,
+      stytch: undefined,
+      upgradeUrl: 'https://validate.lucitra.ai/settings/billing',
+      dashboardOrigin: 'https://validate.lucitra.ai',
+      logLevel: 'info',
+      metricsToken: undefined,
+    });
+  });
+
+  it('treats empty values as unset', () => {
+    expect(loadConfig({ PORT: '', DATABASE_URL: '  ', RATE_LIMIT_MAX: '' })).toMatchObject({ port: 3000, databaseUrl: undefined, rateLimit: { max: 100 } });
+  });
+
+  it('reads every variable', () => {
+    const sut = loadConfig({
+      PORT: '8080',
+      DATABASE_URL: 'postgresql://u:p@db:5432/x',
+      REDIS_URL: 'redis://cache:6379',
+      RATE_LIMIT_MAX: '5',
+      RATE_LIMIT_WINDOW_SECONDS: '10',
+      STYTCH_PROJECT_ID: 'project-test-1',
+      STYTCH_SECRET: 'secret-test-1',
+      STYTCH_BASE_URL: 'http://127.0.0.1:9999',
+      LOG_LEVEL: 'debug',
+      METRICS_TOKEN: 'm',
+    });
+    expect(sut).toMatchObject({
+      port: 8080,
+      redisUrl: 'redis://cache:6379',
+      rateLimit: { max: 5, windowSeconds: 10 },
+      stytch: { projectId: 'project-test-1', secret: 'secret-test-1', baseUrl: 'http://127.0.0.1:9999' },
+      logLevel: 'debug',
+      metricsToken: 'm',
+    });
+  });
+
+  it('stops with a message naming every bad variable', () => {
+    let error: unknown;
+    try {
+      loadConfig({ PORT: 'eighty', RATE_LIMIT_MAX: '0', DATABASE_URL: 'mysql://x', LOG_LEVEL: 'loud', STYTCH_SECRET: 's' });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as Error).message;
+    for (const name of ['PORT', 'RATE_LIMIT_MAX', 'DATABASE_URL', 'LOG_LEVEL', 'STYTCH_PROJECT_ID']) expect(message).toContain(name);
+  });
+});

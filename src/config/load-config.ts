@@ -1,0 +1,83 @@
+import { AppConfig, LOG_LEVELS, LogLevel } from './app-config';
+
+export class ConfigError extends Error {}
+
+type Env = Record<string, string | undefined>;
+
+/**
+ * Parses the environment into an AppConfig. Empty values count as unset. Every bad variable is
+ * reported at once, each by name, so an operator fixes them in one go.
+ */
+export function loadConfig(env: Env = process.env): AppConfig {
+  const problems: string[] = [];
+  const read = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value ? value : undefined;
+  };
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = read(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!/^\d+$/.test(raw) || value < min || value > max) {
+      problems.push(`${name} must be a whole number from ${min} to ${max} (got "${raw}")`);
+      return fallback;
+    }
+    return value;
+  };
+  const url = (name: string, protocols: string[], fallback?: string): string | undefined => {
+    const raw = read(name) ?? fallback;
+    if (raw === undefined) return undefined;
+    try {
+      const parsed = new URL(raw);
+      if (!protocols.includes(parsed.protocol)) throw new Error();
+    } catch {
+      problems.push(`${name} must be a ${protocols.join(' or ')}// URL`);
+    }
+    return raw;
+  };
+
+  const logLevel = (read('LOG_LEVEL') ?? 'info') as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
+
+  const stytchProjectId = read('STYTCH_PROJECT_ID');
+  const stytchSecret = read('STYTCH_SECRET');
+  if (Boolean(stytchProjectId) !== Boolean(stytchSecret)) {
+    problems.push('STYTCH_PROJECT_ID and STYTCH_SECRET must be set together');
+  }
+  const stytchBaseUrl = url('STYTCH_BASE_URL', ['http:', 'https:']);
+
+  const config: AppConfig = {
+    port: int('PORT', 3000, 0, 65535),
+    databaseUrl: url('DATABASE_URL', ['postgresql:', 'postgres:']),
+    redisUrl: url('REDIS_URL', ['redis:', 'rediss:']),
+    dataDir: read('DATA_DIR') ?? '.data',
+    rateLimit: {
+      max: int('RATE_LIMIT_MAX', 100, 1, 1_000_000),
+      windowSeconds: int('RATE_LIMIT_WINDOW_SECONDS', 60, 1, 86_400),
+    },
+    authFailureMax: int('AUTH_FAILURE_MAX', 600, 1, 1_000_000),
+    stytch:
+      stytchProjectId && stytchSecret
+        ? { projectId: stytchProjectId, secret: stytchSecret, baseUrl: stytchBaseUrl }
+        : undefined,
+    upgradeUrl: url('UPGRADE_URL', ['http:', 'https:'], 'https://validate.lucitra.ai/settings/billing')!,
+    dashboardOrigin: url('DASHBOARD_ORIGIN', ['http:', 'https:'], 'https://validate.lucitra.ai')!,
+    logLevel,
+    metricsToken: read('METRICS_TOKEN'),
+    trustProxy: parseTrustProxy(read('TRUST_PROXY')),
+    usageFlushIntervalMs: int('USAGE_FLUSH_INTERVAL_MS', 5000, 100, 600_000),
+  };
+
+  if (problems.length > 0) {
+    throw new ConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  }
+  return config;
+}
+
+/** `true`/`false`, a hop count, or a comma-separated list of addresses/CIDRs (Fastify's forms). */
+function parseTrustProxy(raw: string | undefined): boolean | string | number {
+  if (raw === undefined || raw === 'false') return false;
+  if (raw === 'true') return true;
+  if (/^\d+$/.test(raw)) return Number(raw);
+  return raw;
+}

@@ -1,0 +1,46 @@
+import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AppError } from './app-error';
+import { RouteTable } from './route-table';
+import { toAppError } from './to-app-error';
+
+const MAX_PATH_IN_MESSAGE = 200;
+
+/** The one place an error becomes a response body (CONTRACT §4). */
+@Catch()
+export class AllExceptionsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Errors');
+
+  constructor(private readonly routes: RouteTable) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const request = http.getRequest<FastifyRequest>();
+    const reply = http.getResponse<FastifyReply>();
+    const error = toAppError(exception, () => this.routeNotFound(request));
+
+    if (error.status >= 500) {
+      this.logger.error({ err: exception, code: error.code }, 'Request failed');
+    } else {
+      this.logger.log({ code: error.code, status: error.status }, error.message);
+    }
+    if (reply.sent) return;
+
+    for (const [name, value] of Object.entries(error.headers)) reply.header(name, value);
+    if (error.extra.retry_after !== undefined) reply.header('retry-after', String(error.extra.retry_after));
+    void reply
+      .status(error.status)
+      .type('application/json; charset=utf-8')
+      .send({ error: { code: error.code, message: error.message, ...error.extra, request_id: request.id } });
+  }
+
+  private routeNotFound(request: FastifyRequest): AppError {
+    const path = request.url.split('?', 1)[0];
+    const shown = path.length > MAX_PATH_IN_MESSAGE ? `${path.slice(0, MAX_PATH_IN_MESSAGE)}…` : path;
+    const allowed = this.routes.allowedMethods(path);
+    if (allowed.length > 0 && !allowed.includes(request.method)) {
+      return new AppError('METHOD_NOT_ALLOWED', `Method ${request.method} is not allowed on ${shown}. Allowed: ${allowed.join(', ')}.`, {}, { allow: allowed.join(', ') });
+    }
+    return new AppError('NOT_FOUND', `No route matches ${request.method} ${shown}.`);
+  }
+}

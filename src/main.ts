@@ -1,0 +1,24 @@
+import 'reflect-metadata';
+import { createApp } from './app.factory';
+import { ConfigError, loadConfig } from './config/load-config';
+import { announceFirstStart } from './organizations/first-start';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const app = await createApp(config);
+  // SIGTERM/SIGINT: stop accepting, finish in-flight requests, close PostgreSQL and Redis.
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  await app.listen(config.port, '0.0.0.0');
+  await announceFirstStart(app, config);
+}
+
+void main();

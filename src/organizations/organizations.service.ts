@@ -1,0 +1,124 @@
+import { Injectable } from '@nestjs/common';
+import { LRUCache } from 'lru-cache';
+import type { Organization } from '../generated/prisma/client';
+import type { Tier } from '../generated/prisma/enums';
+import { Actor, OrganizationRecord } from '../auth/principal';
+import { AuditService } from '../audit/audit.service';
+import { newId } from '../database/ids';
+import { AppError } from '../errors/app-error';
+import { AdmissionStore } from '../store/admission-store';
+import { OrganizationsRepository } from './organizations.repository';
+
+/**
+ * Organizations and their tiers. The hot path reads organization records from an in-process
+ * cache (names never change); the tier is never cached here — it lives in the shared admission
+ * store, written on every change, so a change holds from the next request on every instance.
+ */
+@Injectable()
+export class OrganizationsService {
+  private readonly records = new LRUCache<string, OrganizationRecord>({ max: 10_000 });
+  private readonly byStytchId = new LRUCache<string, OrganizationRecord>({ max: 10_000 });
+
+  constructor(
+    private readonly repository: OrganizationsRepository,
+    private readonly audit: AuditService,
+    private readonly store: AdmissionStore,
+  ) {}
+
+  /** The organization's record, from memory after the first read. */
+  async record(id: string): Promise<OrganizationRecord> {
+    const cached = this.records.get(id);
+    if (cached) return cached;
+    const organization = await this.repository.findById(id);
+    if (!organization) throw AppError.notFound('Organization');
+    return this.remember(organization);
+  }
+
+  /** Puts the organization's tier into the admission store if it is not there (after a restart or expiry). */
+  async seedTier(id: string): Promise<void> {
+    const organization = await this.repository.findById(id);
+    if (organization) await this.store.seedOrganization(id, organization.tier);
+  }
+
+  async find(id: string): Promise<Organization | null> {
+    return this.repository.findById(id);
+  }
+
+  list(): Promise<Organization[]> {
+    return this.repository.list();
+  }
+
+  async create(input: { name: string; tier?: Tier; stytchOrganizationId?: string }, actor: Actor): Promise<Organization> {
+    const organization = await this.repository.transaction(async (tx) => {
+      const created = await this.repository.create(tx, {
+        id: newId('org'),
+        name: input.name,
+        tier: input.tier ?? 'free',
+        stytchOrganizationId: input.stytchOrganizationId ?? null,
+      });
+      await this.audit.record(tx, {
+        organizationId: created.id,
+        type: 'organization.created',
+        actor,
+        target: { type: 'organization', id: created.id },
+        data: { name: created.name, tier: created.tier },
+      });
+      return created;
+    });
+    await this.store.putOrganization(organization.id, organization.tier);
+    return organization;
+  }
+
+  /**
+   * The organization a Stytch organization maps to, created (tier free) on first sight. Two
+   * instances seeing it at once both try; the unique column lets one win and the other reads it.
+   */
+  async forStytchOrganization(stytchOrganizationId: string, slug: string): Promise<OrganizationRecord> {
+    const cached = this.byStytchId.get(stytchOrganizationId);
+    if (cached) return cached;
+    let organization = await this.repository.findByStytchId(stytchOrganizationId);
+    if (!organization) {
+      try {
+        organization = await this.create({ name: slug, stytchOrganizationId }, { type: 'system', id: 'stytch' });
+      } catch (error) {
+        if ((error as { code?: string }).code !== 'P2002') throw error;
+        organization = await this.repository.findByStytchId(stytchOrganizationId);
+        if (!organization) throw error;
+      }
+    }
+    const record = this.remember(organization);
+    this.byStytchId.set(stytchOrganizationId, record);
+    return record;
+  }
+
+  async setTier(id: string, tier: Tier, actor: Actor): Promise<Organization> {
+    const organization = await this.repository.transaction(async (tx) => {
+      const before = await tx.organization.findUnique({ where: { id } });
+      if (!before) throw AppError.notFound('Organization');
+      const updated = await this.repository.setTier(tx, id, tier);
+      if (before.tier !== tier) {
+        await this.audit.record(tx, {
+          organizationId: id,
+          type: 'organization.tier_changed',
+          actor,
+          target: { type: 'organization', id },
+          data: { from: before.tier, to: tier },
+        });
+      }
+      return updated;
+    });
+    await this.store.putOrganization(id, tier);
+    return organization;
+  }
+
+  private remember(organization: Organization): OrganizationRecord {
+    const record: OrganizationRecord = {
+      id: organization.id,
+      name: organization.name,
+      stytchOrganizationId: organization.stytchOrganizationId,
+      createdAt: organization.createdAt,
+    };
+    this.records.set(organization.id, record);
+    return record;
+  }
+}

@@ -1,0 +1,87 @@
+import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ApiKeyAuthenticator } from '../auth/authenticators';
+import { Principal } from '../auth/principal';
+import { IS_PUBLIC } from '../auth/public.decorator';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { AppError } from '../errors/app-error';
+import { OrganizationsService } from '../organizations/organizations.service';
+import { AdmissionStore, AdmitRequest, AdmitResult } from '../store/admission-store';
+import { AuthFailureBrake } from './auth-failure-brake';
+import { retryAfterSeconds, writeRateLimitHeaders } from './rate-limit-headers';
+
+/**
+ * Second global guard: the one shared-store call of a request. In one atomic step it checks the
+ * key's revocation and expiry, reads the organization's tier, applies the sliding window and
+ * counts usage — so revocations and tier changes hold from the next request, on every instance.
+ */
+@Injectable()
+export class AdmissionGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly store: AdmissionStore,
+    private readonly apiKeys: ApiKeyAuthenticator,
+    private readonly organizations: OrganizationsService,
+    private readonly brake: AuthFailureBrake,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()])) return true;
+    const http = context.switchToHttp();
+    const request = http.getRequest<FastifyRequest>();
+    const principal = request.context.principal!;
+
+    const result = await this.admit(principal, request.id);
+    if (result.outcome === 'revoked' || result.outcome === 'expired' || result.outcome === 'missing') {
+      return this.brake.fail(request.ip, refusal(result.outcome));
+    }
+    principal.tier = result.tier;
+    request.context.rateLimit = result.rateLimit;
+    writeRateLimitHeaders(http.getResponse<FastifyReply>(), result.rateLimit);
+    if (result.outcome === 'limited') {
+      const seconds = retryAfterSeconds(result.rateLimit);
+      throw new AppError('RATE_LIMITED', `Rate limit exceeded. Retry after ${seconds} seconds.`, { retry_after: seconds });
+    }
+    return true;
+  }
+
+  private async admit(principal: Principal, requestId: string): Promise<AdmitResult> {
+    const request = this.admitRequest(principal, requestId);
+    const result = await this.store.admit(request);
+    if (result.outcome !== 'missing') return result;
+    // The store lost (or never had) this key's or organization's state: seed it from PostgreSQL once.
+    if (principal.kind === 'api_key') await this.apiKeys.seedState(principal);
+    else await this.organizations.seedTier(principal.organization.id);
+    return this.store.admit(request);
+  }
+
+  private admitRequest(principal: Principal, requestId: string): AdmitRequest {
+    if (principal.kind === 'api_key') {
+      const policy = principal.key.rateLimit ?? this.config.rateLimit;
+      return {
+        subject: `k:${principal.key.id}`,
+        entry: requestId,
+        max: policy.max,
+        windowMs: policy.windowSeconds * 1000,
+        keyId: principal.key.id,
+        organizationId: principal.organization.id,
+        usageKeyId: principal.key.id,
+      };
+    }
+    return {
+      subject: `m:${principal.memberId}`,
+      entry: requestId,
+      max: this.config.rateLimit.max,
+      windowMs: this.config.rateLimit.windowSeconds * 1000,
+      organizationId: principal.organization.id,
+    };
+  }
+}
+
+function refusal(outcome: 'revoked' | 'expired' | 'missing'): AppError {
+  if (outcome === 'revoked') return new AppError('API_KEY_REVOKED', 'This API key has been revoked.');
+  if (outcome === 'expired') return new AppError('API_KEY_EXPIRED', 'This API key has expired.');
+  return new AppError('INVALID_API_KEY', 'The API key is not valid.');
+}

@@ -1,0 +1,103 @@
+import { Logger } from '@nestjs/common';
+import { B2BClient } from 'stytch';
+import { SessionAuthenticator } from '../auth/authenticators';
+import type { MemberPrincipal } from '../auth/principal';
+import type { StytchConfig } from '../config/app-config';
+import { AppError } from '../errors/app-error';
+import { OrganizationsService } from '../organizations/organizations.service';
+import { VerifiedSession, readVerifiedSession } from './verified-session';
+
+/** Stytch session JWTs are about 1 KB; anything far larger is not one and is not worth parsing. */
+const MAX_TOKEN_LENGTH = 8192;
+/** A signed compact JWS: header.payload.signature, each base64url. */
+const JWS_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+/** Failures of the JWKS download (jose error codes, or a socket errno) — an operator's problem, not the caller's. */
+const JWKS_FETCH_FAILURES = /^(ERR_JWKS_TIMEOUT|ERR_JWKS_INVALID|ERR_JOSE_GENERIC|E[A-Z]+)$/;
+
+/**
+ * Stytch B2B session JWTs (the dashboard), verified offline by the Stytch SDK against the
+ * project's JWKS. Only `authenticateJwtLocal` is used: `authenticateJwt` quietly calls Stytch's
+ * API whenever local verification fails — for every forged or expired token too.
+ *
+ * Key fetching and caching is the SDK's (jose's remote JWK set): the set is cached for 10
+ * minutes, and a token with an unknown `kid` (a rotated signing key) refetches it — at most
+ * once per 30 s cooldown, so junk with invented kids cannot hammer Stytch.
+ */
+export class StytchSessionAuthenticator extends SessionAuthenticator {
+  private readonly logger = new Logger(StytchSessionAuthenticator.name);
+  private readonly client: B2BClient;
+
+  constructor(
+    config: StytchConfig,
+    private readonly organizations: OrganizationsService,
+  ) {
+    super();
+    this.client = new B2BClient({ project_id: config.projectId, secret: config.secret, ...baseUrlOption(config.baseUrl) });
+  }
+
+  async authenticate(token: string): Promise<MemberPrincipal> {
+    if (token.length > MAX_TOKEN_LENGTH || !JWS_SHAPE.test(token)) throw invalidSession();
+    const session = await this.verify(token);
+    // Outside the try of verify(): a database outage here is a 503, not an invalid session.
+    const organization = await this.organizations.forStytchOrganization(session.organizationId, session.organizationSlug);
+    return {
+      kind: 'member',
+      organization,
+      memberId: session.memberId,
+      organizationSlug: session.organizationSlug,
+      roles: session.roles,
+      session: { id: session.sessionId, startedAt: session.startedAt, expiresAt: session.expiresAt },
+    };
+  }
+
+  private async verify(token: string): Promise<VerifiedSession> {
+    let verified: unknown;
+    try {
+      verified = await this.client.sessions.authenticateJwtLocal({ session_jwt: token });
+    } catch (error) {
+      // The SDK throws ClientError('jwt_invalid', cause) for bad tokens and an unreachable JWKS
+      // alike, and a plain TypeError when the session or organization claim is missing.
+      this.logFailure(error);
+      throw invalidSession();
+    }
+    const session = readVerifiedSession(verified);
+    if (!session) {
+      this.logger.debug('Session JWT refused: its claims are incomplete');
+      throw invalidSession();
+    }
+    return session;
+  }
+
+  private logFailure(error: unknown): void {
+    const reason = failureCode(error);
+    if (JWKS_FETCH_FAILURES.test(reason)) {
+      this.logger.warn(`Session JWT could not be verified: the Stytch JWKS is unavailable (${reason})`);
+    } else {
+      this.logger.debug(`Session JWT refused (${reason})`);
+    }
+  }
+}
+
+/** The most specific code an SDK failure carries: the jose or socket cause, else the SDK's own. */
+function failureCode(error: unknown): string {
+  const cause = (error as { cause?: { code?: unknown } } | null)?.cause;
+  if (typeof cause?.code === 'string') return cause.code;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') return code;
+  return error instanceof Error ? error.name : 'unknown';
+}
+
+/**
+ * Unset: the SDK picks test or live from the project id. A custom domain goes in `custom_base_url`,
+ * which refuses http; a local http JWKS server (tests) can only go in `env`, which takes any URL
+ * (the SDK prints a warning for it once).
+ */
+function baseUrlOption(baseUrl: string | undefined): { custom_base_url?: string; env?: string } {
+  if (!baseUrl) return {};
+  return baseUrl.startsWith('https://') ? { custom_base_url: baseUrl } : { env: baseUrl };
+}
+
+function invalidSession(): AppError {
+  return new AppError('INVALID_SESSION', 'The session token is invalid or expired. Sign in again.');
+}

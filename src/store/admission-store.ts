@@ -1,0 +1,85 @@
+import type { Tier } from '../generated/prisma/enums';
+
+/**
+ * The shared, fast state every request is admitted against. Redis in production
+ * (RedisAdmissionStore), an in-process twin when REDIS_URL is unset (MemoryAdmissionStore).
+ * Both implement the same semantics; the end-to-end suite runs against both.
+ */
+export abstract class AdmissionStore {
+  /** The whole per-request admission in one atomic step (one Redis round trip). */
+  abstract admit(request: AdmitRequest): Promise<AdmitResult>;
+  /** Writes a key's state unless the store already has one (a newer write must win over a seed). */
+  abstract seedKey(keyId: string, state: KeyState): Promise<void>;
+  abstract seedOrganization(organizationId: string, tier: Tier): Promise<void>;
+  /** Overwrites a key's state: revocation or a scheduled revocation (rotation grace). */
+  abstract putKey(keyId: string, state: KeyState): Promise<void>;
+  abstract putOrganization(organizationId: string, tier: Tier): Promise<void>;
+  /** The key's revocation time, for the re-check a write makes before it commits. */
+  abstract keyRevokeAt(keyId: string): Promise<number | null>;
+  /** Hands the usage counted since the last drain to `write`; kept for the next drain if it throws. */
+  abstract drainUsage(write: (batch: UsageBatch) => Promise<void>): Promise<void>;
+  abstract publish(event: StoreEvent): Promise<void>;
+  abstract subscribe(handler: (event: StoreEvent) => void): void;
+  /** Resolves when the store answers; rejects when it does not. */
+  abstract ping(): Promise<void>;
+  abstract close(): Promise<void>;
+}
+
+export interface AdmitRequest {
+  /** The sliding-window bucket: `k:<key id>`, `m:<member id>` or `ip:<address>`. */
+  subject: string;
+  /** Unique per request (the request id): one entry of the sliding log. */
+  entry: string;
+  max: number;
+  windowMs: number;
+  /** Check this key's revocation and expiry state. */
+  keyId?: string;
+  /** Read this organization's tier. */
+  organizationId?: string;
+  /** Count the request in this key's usage (requests or rate_limited) and last use. */
+  usageKeyId?: string;
+}
+
+export type AdmitOutcome = 'ok' | 'limited' | 'revoked' | 'expired' | 'missing';
+
+export interface AdmitResult {
+  outcome: AdmitOutcome;
+  tier?: Tier;
+  rateLimit: RateLimitState;
+}
+
+export interface RateLimitState {
+  limit: number;
+  remaining: number;
+  windowSeconds: number;
+  /** Unix ms when `remaining` next grows (the oldest entry leaves the window). */
+  resetAtMs: number;
+  /** Ms until a request would be accepted; 0 when this one was. */
+  retryAfterMs: number;
+}
+
+export interface KeyState {
+  /** Unix ms from which the key is refused; null while it is live. */
+  revokeAtMs: number | null;
+  expiresAtMs: number | null;
+}
+
+export interface UsageBatch {
+  counts: UsageCount[];
+  lastUsed: { keyId: string; atMs: number }[];
+}
+
+export interface UsageCount {
+  keyId: string;
+  /** Start of the minute, unix ms. */
+  minuteMs: number;
+  requests: number;
+  rateLimited: number;
+}
+
+export type StoreEvent =
+  | { type: 'key.revoked'; keyId: string; revokeAtMs: number }
+  | { type: 'organization.changed'; organizationId: string };
+
+/** Key and organization state is re-read from PostgreSQL after this long without a write. */
+export const STATE_TTL_MS = 24 * 60 * 60 * 1000;

@@ -1,0 +1,127 @@
+import { EventEmitter } from 'node:events';
+import type { Tier } from '../generated/prisma/enums';
+import {
+  AdmissionStore, AdmitRequest, AdmitResult, KeyState, STATE_TTL_MS, StoreEvent, UsageBatch,
+} from './admission-store';
+import { SlidingLog } from './sliding-log';
+import { lastUsedField, parseUsage, usageField } from './usage-fields';
+
+const SWEEP_INTERVAL_MS = 60_000;
+
+/**
+ * The in-process twin of RedisAdmissionStore for a single instance without Redis: the same
+ * checks, the same exact sliding log, the same usage fields. JavaScript runs each call to
+ * completion, which gives the atomicity Redis gives the script.
+ */
+export class MemoryAdmissionStore extends AdmissionStore {
+  private readonly keys = new Map<string, KeyState & { staleAtMs: number }>();
+  private readonly organizations = new Map<string, { tier: Tier; staleAtMs: number }>();
+  private readonly logs = new Map<string, SlidingLog>();
+  private pendingUsage: Record<string, string> = {};
+  private readonly events = new EventEmitter();
+  private lastNow = 0;
+  private readonly sweeper = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS).unref();
+
+  async admit(request: AdmitRequest): Promise<AdmitResult> {
+    const now = this.now();
+    const unknown = { limit: request.max, remaining: 0, resetAtMs: 0, retryAfterMs: 0, windowSeconds: request.windowMs / 1000 };
+    let tier: Tier | undefined;
+    if (request.organizationId) {
+      tier = this.fresh(this.organizations, request.organizationId, now)?.tier;
+      if (!tier) return { outcome: 'missing', rateLimit: unknown };
+    }
+    if (request.keyId) {
+      const state = this.fresh(this.keys, request.keyId, now);
+      if (!state) return { outcome: 'missing', tier, rateLimit: unknown };
+      if (state.revokeAtMs !== null && state.revokeAtMs <= now) return { outcome: 'revoked', tier, rateLimit: unknown };
+      if (state.expiresAtMs !== null && state.expiresAtMs <= now) return { outcome: 'expired', tier, rateLimit: unknown };
+    }
+
+    let log = this.logs.get(request.subject);
+    if (!log) this.logs.set(request.subject, (log = new SlidingLog()));
+    const decision = log.admit(now, request.max, request.windowMs);
+    if (request.usageKeyId) {
+      const minute = now - (now % 60_000);
+      const field = usageField(request.usageKeyId, minute, decision.accepted ? 'r' : 'l');
+      this.pendingUsage[field] = String(Number(this.pendingUsage[field] ?? 0) + 1);
+      this.pendingUsage[lastUsedField(request.usageKeyId)] = String(now);
+    }
+    return {
+      outcome: decision.accepted ? 'ok' : 'limited',
+      tier,
+      rateLimit: { ...unknown, remaining: decision.remaining, resetAtMs: decision.resetAtMs, retryAfterMs: decision.retryAfterMs },
+    };
+  }
+
+  async seedKey(keyId: string, state: KeyState): Promise<void> {
+    if (!this.fresh(this.keys, keyId, this.now())) await this.putKey(keyId, state);
+  }
+
+  async seedOrganization(organizationId: string, tier: Tier): Promise<void> {
+    if (!this.fresh(this.organizations, organizationId, this.now())) await this.putOrganization(organizationId, tier);
+  }
+
+  async putKey(keyId: string, state: KeyState): Promise<void> {
+    this.keys.set(keyId, { ...state, staleAtMs: this.now() + STATE_TTL_MS });
+  }
+
+  async putOrganization(organizationId: string, tier: Tier): Promise<void> {
+    this.organizations.set(organizationId, { tier, staleAtMs: this.now() + STATE_TTL_MS });
+  }
+
+  async keyRevokeAt(keyId: string): Promise<number | null> {
+    return this.keys.get(keyId)?.revokeAtMs ?? null;
+  }
+
+  async drainUsage(write: (batch: UsageBatch) => Promise<void>): Promise<void> {
+    const taken = this.pendingUsage;
+    if (Object.keys(taken).length === 0) return;
+    this.pendingUsage = {};
+    try {
+      await write(parseUsage(taken));
+    } catch (error) {
+      // Put the batch back under whatever was counted meanwhile, so nothing is lost.
+      for (const [field, value] of Object.entries(taken)) {
+        const current = this.pendingUsage[field];
+        this.pendingUsage[field] = field.endsWith('|u')
+          ? String(Math.max(Number(current ?? 0), Number(value)))
+          : String(Number(current ?? 0) + Number(value));
+      }
+      throw error;
+    }
+  }
+
+  async publish(event: StoreEvent): Promise<void> {
+    this.events.emit('event', event);
+  }
+
+  subscribe(handler: (event: StoreEvent) => void): void {
+    this.events.on('event', handler);
+  }
+
+  async ping(): Promise<void> {}
+
+  async close(): Promise<void> {
+    clearInterval(this.sweeper);
+  }
+
+  /** Monotonic milliseconds, as Redis's TIME is for the script. */
+  private now(): number {
+    this.lastNow = Math.max(this.lastNow, Date.now());
+    return this.lastNow;
+  }
+
+  private fresh<T extends { staleAtMs: number }>(map: Map<string, T>, id: string, now: number): T | undefined {
+    const value = map.get(id);
+    return value && value.staleAtMs > now ? value : undefined;
+  }
+
+  /** Idle sliding logs and stale state are dropped, as Redis expires them. */
+  private sweep(): void {
+    const now = this.now();
+    for (const [subject, log] of this.logs) if (log.isIdle(now)) this.logs.delete(subject);
+    for (const map of [this.keys, this.organizations] as Map<string, { staleAtMs: number }>[]) {
+      for (const [id, value] of map) if (value.staleAtMs <= now) map.delete(id);
+    }
+  }
+}

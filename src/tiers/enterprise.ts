@@ -1,0 +1,25 @@
+import { applyDecorators, SetMetadata } from '@nestjs/common';
+import { ApiForbiddenResponse } from '@nestjs/swagger';
+import { ErrorEnvelopeDto } from '../errors/error-envelope';
+
+/**
+ * The one list of capabilities behind the Enterprise tier (CONTRACT §6). Every path under
+ * `/v1/<prefix>` — any method, any depth, routed or not — is gated, matched by whole segment.
+ */
+export const ENTERPRISE_PREFIXES = ['compliance', 'audit', 'provenance', 'model-cards', 'certifications'] as const;
+
+export const ENTERPRISE_ONLY = 'lv:enterprise-only';
+
+/** Marks a controller as an Enterprise capability (documentation and gate alike). */
+export const EnterpriseOnly = (): ClassDecorator & MethodDecorator =>
+  applyDecorators(
+    SetMetadata(ENTERPRISE_ONLY, true),
+    ApiForbiddenResponse({ type: ErrorEnvelopeDto, description: 'ENTERPRISE_REQUIRED: the organization is below the Enterprise tier' }),
+  );
+
+export function isEnterprisePath(url: string): boolean {
+  const path = url.split('?', 1)[0];
+  const segments = path.split('/');
+  // ['', 'v1', '<prefix>', …]
+  return segments[1] === 'v1' && (ENTERPRISE_PREFIXES as readonly string[]).includes(segments[2] ?? '');
+}
