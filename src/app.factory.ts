@@ -28,12 +28,16 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config), adapter, {
     bufferLogs: true,
+    // Throw start-up errors to the caller (main.ts reports them) instead of exiting inside Nest.
+    abortOnError: false,
+    // Fastify's own JSON parser only; Nest's adds urlencoded bodies, which this API does not take.
+    bodyParser: false,
   });
   app.useLogger(app.get(Logger));
   const fastify = app.getHttpAdapter().getInstance();
   registerRequestContextHooks(fastify);
   // JSON only: any other body (text/plain included, which Fastify parses by default) is 415.
-  fastify.removeContentTypeParser(['text/plain', 'application/x-www-form-urlencoded'].filter((type) => fastify.hasContentTypeParser(type)));
+  fastify.removeContentTypeParser('text/plain');
   app.get(RouteTable).attach(fastify);
   app.useGlobalPipes(createValidationPipe());
   // The dashboard calls with a session JWT in Authorization (no cookies) and reads our headers.

@@ -18,7 +18,7 @@ const SCHEMA = path.join(ROOT, 'prisma/schema.prisma');
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { name: { type: 'string' } } });
   const name = values.name?.trim();
-  if (!name) throw new Error('Usage: npm run -s db:migration:create -- --name <name>');
+  if (!name) throw new Error('a name is required: npm run -s db:migration:create -- --name <name>');
 
   const databaseUrl = process.env.DATABASE_URL;
   let pglite: PGlite | undefined;

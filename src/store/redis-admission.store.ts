@@ -59,6 +59,18 @@ export class RedisAdmissionStore extends AdmissionStore {
     });
   }
 
+  /** Waits (bounded) for the first connection, so the first requests do not meet a closed stream. */
+  async connected(timeoutMs: number): Promise<boolean> {
+    if (this.redis.status === 'ready') return true;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      this.redis.once('ready', () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  }
+
   async admit(request: AdmitRequest): Promise<AdmitResult> {
     const [outcome, tier, limit, remaining, resetAtMs, retryAfterMs] = await this.redis.lvAdmit(
       `lv:k:${request.keyId ?? '-'}`,

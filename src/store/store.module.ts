@@ -1,4 +1,4 @@
-import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
+import { Global, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { AdmissionStore } from './admission-store';
 import { MemoryAdmissionStore } from './memory-admission.store';
@@ -10,8 +10,13 @@ import { RedisAdmissionStore } from './redis-admission.store';
     {
       provide: AdmissionStore,
       inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) =>
-        config.redisUrl ? new RedisAdmissionStore(config.redisUrl) : new MemoryAdmissionStore(),
+      useFactory: async (config: AppConfig) => {
+        if (!config.redisUrl) return new MemoryAdmissionStore();
+        const store = new RedisAdmissionStore(config.redisUrl);
+        // Redis down at start is not fatal: requests answer 503 until it comes back.
+        if (!(await store.connected(5000))) new Logger(StoreModule.name).warn('Redis is not reachable yet; serving 503 until it is.');
+        return store;
+      },
     },
   ],
   exports: [AdmissionStore],

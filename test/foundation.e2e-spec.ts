@@ -1,0 +1,159 @@
+import { PrismaService } from '../src/database/prisma.service';
+import { OrganizationsService } from '../src/organizations/organizations.service';
+import { TcpProxy } from './support/tcp-proxy';
+import { Backend, TestApp, backends, bearer, expectEnvelope, seedOrganization, sharedBackend, startApp } from './support/test-app';
+
+describe.each(backends())('foundation on $name', (backend: Backend) => {
+  let target: TestApp;
+  let key: string;
+
+  beforeAll(async () => {
+    target = await startApp(backend);
+    ({ key } = await seedOrganization(target));
+  });
+  afterAll(() => target.close());
+
+  it('puts a fresh req_ id on every response and never echoes the caller’s', async () => {
+    const responses = await Promise.all([
+      target.http.get('/healthz').set('X-Request-Id', 'req_mine'),
+      target.http.get('/healthz'),
+      target.http.get('/nope'),
+      target.http.get('/v1/organization'),
+      target.http.get('/v1/organization').set(bearer(key)),
+    ]);
+    const ids = responses.map((response) => response.headers['x-request-id']);
+    for (const id of ids) expect(id).toMatch(/^req_[0-9a-f]{24}$/);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids).not.toContain('req_mine');
+  });
+
+  it('answers an unknown route 404 with the envelope whose request_id is the header', async () => {
+    const response = await target.http.get('/anything');
+    expectEnvelope(response, 404, 'NOT_FOUND');
+    expect(response.body.error.message).toBe('No route matches GET /anything.');
+  });
+
+  it('answers a known path with the wrong method 405 with Allow', async () => {
+    const response = await target.http.put('/v1/api-keys').set(bearer(key)).send({});
+    expectEnvelope(response, 405, 'METHOD_NOT_ALLOWED');
+    expect(response.headers.allow).toBe('GET, POST');
+  });
+
+  it('answers malformed JSON 400 VALIDATION_FAILED', async () => {
+    const response = await target.http.post('/v1/api-keys').set(bearer(key)).set('Content-Type', 'application/json').send('{"name":');
+    expectEnvelope(response, 400, 'VALIDATION_FAILED');
+  });
+
+  it('answers a body that is not JSON 415', async () => {
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'application/xml']) {
+      const response = await target.http.post('/v1/api-keys').set(bearer(key)).set('Content-Type', type).send('name=x');
+      expectEnvelope(response, 415, 'UNSUPPORTED_MEDIA_TYPE');
+    }
+  });
+
+  it('answers a body over 1 MiB 413', async () => {
+    const response = await target.http
+      .post('/v1/api-keys')
+      .set(bearer(key))
+      .set('Content-Type', 'application/json')
+      .send(JSON.stringify({ name: 'x'.repeat(1024 * 1024) }));
+    expectEnvelope(response, 413, 'PAYLOAD_TOO_LARGE');
+  });
+
+  it('rejects unknown and mistyped fields with details per field', async () => {
+    const response = await target.http.post('/v1/api-keys').set(bearer(key)).send({ name: 42, environment: 'moon', extra: true });
+    const error = expectEnvelope(response, 400, 'VALIDATION_FAILED');
+    const fields = (error.details as { field: string }[]).map((detail) => detail.field);
+    expect(fields).toEqual(expect.arrayContaining(['name', 'environment', 'extra']));
+  });
+
+  it('rejects a body that is not an object', async () => {
+    for (const body of ['[]', '"name"', 'null', '42']) {
+      const response = await target.http.post('/v1/api-keys').set(bearer(key)).set('Content-Type', 'application/json').send(body);
+      expectEnvelope(response, 400, 'VALIDATION_FAILED');
+    }
+  });
+
+  it('answers a bug 500 INTERNAL_ERROR without internals', async () => {
+    const organizations = target.app.get(OrganizationsService);
+    const spy = jest.spyOn(organizations, 'record').mockRejectedValueOnce(new Error('SELECT secret FROM pg_shadow at /srv/app.ts:1'));
+    // a key not yet in the cache makes the guard read its organization
+    const { key: freshKey } = await seedOrganization(target);
+    const response = await target.http.get('/v1/organization').set(bearer(freshKey));
+    spy.mockRestore();
+    expectEnvelope(response, 500, 'INTERNAL_ERROR');
+    expect(JSON.stringify(response.body)).not.toMatch(/SELECT|pg_shadow|\.ts|at /);
+  });
+
+  it('reports health and readiness without credentials', async () => {
+    expect((await target.http.get('/healthz')).body).toEqual({ status: 'ok' });
+    expect((await target.http.get('/readyz')).body).toEqual({ status: 'ready', checks: { database: 'ok', store: 'ok' } });
+  });
+
+  it('serves the OpenAPI document with the error envelope', async () => {
+    const response = await target.http.get('/docs/openapi.json');
+    expect(response.status).toBe(200);
+    expect(Object.keys(response.body.paths)).toEqual(expect.arrayContaining(['/v1/api-keys', '/v1/api-keys/{id}', '/v1/organization']));
+    expect(response.body.components.schemas.ErrorEnvelopeDto).toBeDefined();
+    expect((await target.http.get('/docs')).status).toBe(200);
+  });
+});
+
+const shared = sharedBackend();
+(shared ? describe : describe.skip)('dependency outages (PostgreSQL + Redis behind proxies)', () => {
+  let target: TestApp;
+  let database: TcpProxy;
+  let redis: TcpProxy;
+
+  beforeAll(async () => {
+    const databaseUrl = new URL(shared!.databaseUrl!);
+    const redisUrl = new URL(shared!.redisUrl!);
+    database = new TcpProxy(databaseUrl.hostname, Number(databaseUrl.port || 5432));
+    redis = new TcpProxy(redisUrl.hostname, Number(redisUrl.port || 6379));
+    await database.start();
+    await redis.start();
+    target = await startApp({ ...shared!, databaseUrl: database.url(shared!.databaseUrl!), redisUrl: redis.url(shared!.redisUrl!) });
+  });
+  afterAll(async () => {
+    await target.close();
+    await database.stop();
+    await redis.stop();
+  });
+
+  it('answers 503 while PostgreSQL is down and recovers by itself', async () => {
+    const { key } = await seedOrganization(target);
+    await database.stop();
+    expectEnvelope(await target.http.get('/readyz'), 503, 'SERVICE_UNAVAILABLE');
+    // creating a key writes to the database
+    expectEnvelope(await target.http.post('/v1/api-keys').set(bearer(key)).send({ name: 'during outage' }), 503, 'SERVICE_UNAVAILABLE');
+    await database.start();
+    await expectEventually(async () => (await target.http.get('/readyz')).status === 200);
+    expect((await target.http.post('/v1/api-keys').set(bearer(key)).send({ name: 'after outage' })).status).toBe(201);
+  });
+
+  it('answers 503 while Redis is down and recovers by itself', async () => {
+    const { key } = await seedOrganization(target);
+    await redis.stop();
+    expectEnvelope(await target.http.get('/readyz'), 503, 'SERVICE_UNAVAILABLE');
+    expectEnvelope(await target.http.get('/v1/organization').set(bearer(key)), 503, 'SERVICE_UNAVAILABLE');
+    await redis.start();
+    await expectEventually(async () => (await target.http.get('/v1/organization').set(bearer(key))).status === 200);
+  });
+
+  it('never leaks driver text in a 503', async () => {
+    await target.app.get(PrismaService).$queryRaw`SELECT 1`;
+    await database.stop();
+    const response = await target.http.get('/readyz');
+    await database.start();
+    expect(JSON.stringify(response.body)).not.toMatch(/ECONNREFUSED|127\.0\.0\.1|postgres/i);
+  });
+});
+
+async function expectEventually(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`not recovered within ${timeoutMs} ms`);
+}
