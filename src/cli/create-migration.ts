@@ -38,12 +38,13 @@ async function main(): Promise<void> {
   }
 }
 
-// process.exit() in both cases: the wasm engine leaves a timer behind that would keep the process alive.
+// Exit explicitly: nothing left behind (the engine's timers, a pool) may keep a finished command alive.
 main().then(
   () => process.exit(0),
   (error: unknown) => {
-    const detail = process.env.DEBUG && error instanceof Error ? error.stack : undefined;
-    console.error(detail ?? `Could not create the migration: ${error instanceof Error ? error.message : String(error)}`);
+    const message = error instanceof Error ? error.message : String(error);
+    const stack = process.env.DEBUG && error instanceof Error ? error.stack : undefined;
+    console.error(stack ?? `Could not create the migration: ${message}`);
     process.exit(1);
   },
 );

@@ -16,12 +16,13 @@ async function main(): Promise<void> {
   if (applied.length === 0) console.log('Database is up to date.');
 }
 
-// process.exit() in both cases: the wasm engine leaves a timer behind that would keep the process alive.
+// Exit explicitly: nothing left behind (the engine's timers, a pool) may keep a finished command alive.
 main().then(
   () => process.exit(0),
   (error: unknown) => {
-    const detail = process.env.DEBUG && error instanceof Error ? error.stack : undefined;
-    console.error(detail ?? `Migration failed: ${error instanceof Error ? error.message : String(error)}`);
+    const message = error instanceof Error ? error.message : String(error);
+    const stack = process.env.DEBUG && error instanceof Error ? error.stack : undefined;
+    console.error(stack ?? `Migration failed: ${message}`);
     process.exit(1);
   },
 );

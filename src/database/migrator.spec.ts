@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { cp, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
@@ -25,7 +25,8 @@ async function expectMigrated(query: Query, names: string[]): Promise<void> {
   const { rows: tables } = await query(`SELECT to_regclass('public.organizations') IS NOT NULL AS present`);
   expect(tables[0].present).toBe(true);
   const { rows } = await query(
-    `SELECT migration_name, finished_at IS NOT NULL AS finished, rolled_back_at, applied_steps_count, length(checksum) AS checksum_length
+    `SELECT migration_name, finished_at IS NOT NULL AS finished, rolled_back_at, applied_steps_count,
+            length(checksum) AS checksum_length
      FROM _prisma_migrations ORDER BY migration_name`,
   );
   expect(rows).toEqual(
@@ -53,6 +54,8 @@ describe('migrator', () => {
     url.pathname = `/${database}`;
     const db = new Client(url.toString());
     let scratchDir: string | undefined;
+    const shadowDatabases = async () =>
+      (await admin.query(`SELECT datname FROM pg_database WHERE datname LIKE 'prisma_migrate_shadow_db_%'`)).rows;
 
     beforeAll(async () => {
       await admin.connect();
@@ -86,23 +89,30 @@ describe('migrator', () => {
          CREATE FUNCTION lv_semicolons() RETURNS text AS $$ BEGIN RETURN 'a;b'; END; $$ LANGUAGE plpgsql;`,
       );
 
+      const shadowsBefore = await shadowDatabases();
       const created = await createMigration(pgAdapterFactory(url.toString()), scratchDir, SCHEMA, 'unexpected');
       if (created !== null) {
-        throw new Error(`schema.prisma has changes with no migration: npm run -s db:migration:create -- --name <name>`);
+        const sql = await readFile(path.join(scratchDir, created, 'migration.sql'), 'utf8');
+        throw new Error(`schema.prisma has changes that no migration covers (npm run -s db:migration:create):\n${sql}`);
       }
       expect((await db.query('SELECT lv_semicolons() AS value')).rows[0].value).toBe('a;b');
-      const shadows = await admin.query(`SELECT datname FROM pg_database WHERE datname LIKE 'prisma_migrate_shadow_db_%'`);
-      expect(shadows.rows).toEqual([]);
+      expect(await shadowDatabases()).toEqual(shadowsBefore); // its shadow databases are dropped again
     });
 
     it('reports a database it cannot reach as a readable error', async () => {
       const unreachable = pgAdapterFactory('postgresql://postgres@127.0.0.1:1/none');
-      await expect(applyMigrations(unreachable, MIGRATIONS_DIR)).rejects.toThrow("Can't reach database server at `127.0.0.1:1`");
+      await expect(applyMigrations(unreachable, MIGRATIONS_DIR)).rejects.toThrow(
+        "Can't reach database server at `127.0.0.1:1`",
+      );
     });
   });
 
   describe('on PGlite in memory', () => {
-    const pglite = new PGlite();
+    let pglite: PGlite;
+    beforeAll(async () => {
+      pglite = new PGlite(); // ~4 s to initialise
+      await pglite.waitReady;
+    });
     afterAll(() => pglite.close());
 
     it('applies the committed migrations once, recording them as Prisma does', async () => {
@@ -116,7 +126,8 @@ describe('migrator', () => {
       try {
         await cp(MIGRATIONS_DIR, dir, { recursive: true });
         await mkdir(path.join(dir, '99990101000000_broken'));
-        await writeFile(path.join(dir, '99990101000000_broken', 'migration.sql'), 'CREATE TABLE lv_half (id int);\nSELECT missing FROM lv_half;');
+        const broken = 'CREATE TABLE lv_half (id int);\nSELECT missing FROM lv_half;';
+        await writeFile(path.join(dir, '99990101000000_broken', 'migration.sql'), broken);
 
         await expect(applyMigrations(new PrismaPGlite(pglite), dir)).rejects.toThrow('column not found: missing');
         // One implicit transaction, as with Prisma's native engine: nothing of the failed script remains.

@@ -5,7 +5,7 @@
  * keeps `_prisma_migrations` as the native engine does, so `prisma migrate deploy` elsewhere agrees with it.
  */
 import { randomUUID } from 'node:crypto';
-import { promises as fs, readFileSync } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { PrismaPg } from '@prisma/adapter-pg';
 import {
@@ -114,23 +114,29 @@ async function withEngine<T>(
     connectToShadowDb: async () =>
       track(factory instanceof PrismaPg ? await pgShadowDb(factory) : await factory.connectToShadowDb()),
   };
+  const boundFactory = bindMigrationAwareSqlAdapterFactory(connections);
   let engine: SchemaEngine | undefined;
   let onPanic: ((error: Error) => void) | undefined;
   try {
     const datamodels = schema?.files.map((file): [string, string] => [file.path, file.content]);
-    const adapter = bindMigrationAwareSqlAdapterFactory(connections);
-    engine = await glue.SchemaEngine.new({ datamodels }, () => undefined, adapter);
+    engine = await glue.SchemaEngine.new({ datamodels }, () => undefined, boundFactory);
     // A panic in the engine's async code is thrown where nobody awaits it: settle the command anyway.
     const panicked = new Promise<never>((_, reject) => panicListeners.add((onPanic = reject)));
     return await Promise.race([command(engine), panicked]);
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    // Engine errors end in a Rust span trace ("   0: schema_engine_wasm::…") that means nothing to a reader.
-    throw new Error(message.split(/\n\s*0: /)[0].trim(), { cause: error });
+    // Engine errors end in a Rust span trace ("   0: schema_engine_wasm::…") that means nothing to a reader, and
+    // name what an adapter threw (not a database error) only by its number in the adapter's error registry.
+    const message = (error instanceof Error ? error.message : String(error)).split(/\n\s*0: /)[0].trim();
+    const readable = message.replace(/External error id#(\d+)/, (text, id: string) => {
+      const thrown = boundFactory.errorRegistry.consumeError(Number(id))?.error;
+      return thrown instanceof Error ? thrown.message : text;
+    });
+    throw new Error(readable, { cause: error });
   } finally {
     if (onPanic) panicListeners.delete(onPanic);
     if (!enginePanic) engine?.free();
-    await Promise.all([...opened].map((adapter) => adapter.dispose()));
+    // Settled, not awaited for success: a failed clean-up must not hide the command's own outcome.
+    await Promise.allSettled([...opened].map((adapter) => adapter.dispose()));
   }
 }
 
@@ -151,7 +157,10 @@ async function pgShadowDb(factory: PrismaPg): Promise<SqlDriverAdapter> {
   const pool = main.underlyingDriver();
   const { connectionString, ...config } = pool.options;
   const database = `prisma_migrate_shadow_db_${randomUUID()}`;
-  await pool.query(`CREATE DATABASE "${database}"`);
+  await pool.query(`CREATE DATABASE "${database}"`).catch(async (error: unknown) => {
+    await main.dispose();
+    throw error;
+  });
   const target = { ...config, ...(connectionString && parseIntoClientConfig(connectionString)), database };
   const shadow = await new PrismaPg(target).connect();
   const closeShadow = shadow.dispose.bind(shadow);
@@ -247,9 +256,15 @@ function loadEngine(): Promise<EngineGlue> {
         throw enginePanic;
       },
     };
-    const glue = requireGlue();
+    // An ES module: Node >= 20.19 require()s it, Jest compiles it (test/support/esm-transformer.js).
+    const glue = require(GLUE) as EngineGlue;
+    const imports: Record<string, unknown> = { ...glue };
+    for (const name of Object.keys(imports).filter((key) => key.startsWith('__wbg_setTimeout_'))) {
+      // The engine never cancels its timeouts (10 s for the migration lock): they must not keep the process alive.
+      imports[name] = (callback: () => void, ms: number) => setTimeout(callback, ms).unref();
+    }
     const wasm = await fs.readFile(path.join(path.dirname(require.resolve(GLUE)), 'schema_engine_bg.wasm'));
-    const { instance } = await WebAssembly.instantiate(wasm, { './schema_engine_bg.js': glue });
+    const { instance } = await WebAssembly.instantiate(wasm, { './schema_engine_bg.js': imports });
     glue.__wbg_set_wasm(instance.exports);
     (instance.exports.__wbindgen_start as () => void)();
     return glue;
@@ -258,23 +273,4 @@ function loadEngine(): Promise<EngineGlue> {
     throw error;
   });
   return engineGlue;
-}
-
-/**
- * The glue is an ES module. Node >= 20.19 require()s it; Jest (before Node 24.9) cannot, so there it is compiled to
- * CommonJS with TypeScript, which the project already depends on, and run in Jest's own realm.
- */
-function requireGlue(): EngineGlue {
-  try {
-    return require(GLUE) as EngineGlue;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ERR_REQUIRE_ESM') throw error;
-  }
-  const ts = require('typescript') as typeof import('typescript');
-  const { outputText } = ts.transpileModule(readFileSync(require.resolve(GLUE), 'utf8'), {
-    compilerOptions: { module: ts.ModuleKind.CommonJS },
-  });
-  const module = { exports: {} as EngineGlue, require };
-  new Function('exports', 'module', 'require', outputText)(module.exports, module, require);
-  return module.exports;
 }
