@@ -25,6 +25,8 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     // Slow clients cannot hold a connection open forever.
     requestTimeout: 30_000,
     connectionTimeout: 30_000,
+    // `/v1/datasets/` is `/v1/datasets`; the route table answers the same way.
+    routerOptions: { ignoreTrailingSlash: true },
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config), adapter, {
     bufferLogs: true,

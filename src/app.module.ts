@@ -6,16 +6,18 @@ import { AuthGuard } from './auth/auth.guard';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
+import { DatasetsModule } from './datasets/datasets.module';
 import { AllExceptionsFilter } from './errors/all-exceptions.filter';
 import { RouteTable } from './errors/route-table';
 import { HealthController } from './health/health.controller';
 import { OrganizationsModule } from './organizations/organizations.module';
+import { RecordsModule } from './records/records.module';
+import { UnroutedController } from './routing/unrouted.controller';
 import { AdmissionGuard } from './rate-limiting/admission.guard';
 import { AuthFailureBrake } from './rate-limiting/auth-failure-brake';
 import { loggerModule } from './request-context/logger.module';
 import { SessionsModule } from './sessions/sessions.module';
 import { StoreModule } from './store/store.module';
-import { EnterpriseFallbackController } from './tiers/enterprise-fallback.controller';
 import { TierGuard } from './tiers/tier.guard';
 
 /**
@@ -36,8 +38,10 @@ export class AppModule {
         OrganizationsModule,
         ApiKeysModule,
         SessionsModule,
+        DatasetsModule,
+        RecordsModule,
       ],
-      controllers: [HealthController, EnterpriseFallbackController],
+      controllers: [HealthController, UnroutedController],
       providers: [
         RouteTable,
         AuthFailureBrake,

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
  * that matched nothing for this method — does it exist for another one (405) or not at all (404)?
  */
 export class RouteTable {
-  private readonly router = FindMyWay<HTTPVersion.V1>();
+  private readonly router = FindMyWay<HTTPVersion.V1>({ ignoreTrailingSlash: true });
   private readonly methods = new Set<string>();
 
   /** Must be called before routes are registered (Fastify announces each one to `onRoute`). */

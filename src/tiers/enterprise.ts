@@ -18,8 +18,15 @@ export const EnterpriseOnly = (): ClassDecorator & MethodDecorator =>
   );
 
 export function isEnterprisePath(url: string): boolean {
-  const path = url.split('?', 1)[0];
-  const segments = path.split('/');
-  // ['', 'v1', '<prefix>', …]
-  return segments[1] === 'v1' && (ENTERPRISE_PREFIXES as readonly string[]).includes(segments[2] ?? '');
+  const segments = url.split('?', 1)[0].split('/');
+  // ['', 'v1', '<prefix>', …]; the router decodes `%61udit`, so the gate does too
+  return segments[1] === 'v1' && (ENTERPRISE_PREFIXES as readonly string[]).includes(decodeSegment(segments[2] ?? ''));
+}
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }

@@ -1,0 +1,26 @@
+import { Controller, Get, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { CurrentPrincipal } from '../auth/current-principal.decorator';
+import type { Principal } from '../auth/principal';
+import { ApiErrorResponses } from '../errors/api-error-responses.decorator';
+import { toPage } from '../pagination/list-query.dto';
+import { EnterpriseOnly } from '../tiers/enterprise';
+import { presentAuditEvent } from './audit-event.presenter';
+import { AuditEventsRepository } from './audit-events.repository';
+import { AuditQueryDto } from './dto/audit-query.dto';
+
+@ApiTags('Audit trail (Enterprise)')
+@ApiBearerAuth()
+@ApiErrorResponses()
+@EnterpriseOnly()
+@Controller('v1/audit')
+export class AuditController {
+  constructor(private readonly events: AuditEventsRepository) {}
+
+  /** Newest first; `?type=` and `?since=` narrow it. */
+  @Get('events')
+  @ApiOkResponse({ description: '{ data: AuditEvent[], next_cursor }' })
+  async list(@CurrentPrincipal() principal: Principal, @Query() query: AuditQueryDto) {
+    return toPage(await this.events.list(principal.organization.id, query), query.limit ?? 20, presentAuditEvent);
+  }
+}

@@ -1,0 +1,14 @@
+import { Controller } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import { COMPLIANCE } from '../records/record-kinds';
+import { EditableRecordsController } from '../records/records.controller';
+import { RecordsService } from '../records/records.service';
+
+/** Compliance assessments, at the root of the compliance engine's prefix. */
+@ApiTags('Compliance (Enterprise)')
+@Controller('v1/compliance')
+export class ComplianceController extends EditableRecordsController {
+  constructor(records: RecordsService) {
+    super(records, COMPLIANCE);
+  }
+}
