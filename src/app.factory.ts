@@ -5,6 +5,9 @@ import { AppModule } from './app.module';
 import { AppConfig } from './config/app-config';
 import { RouteTable } from './errors/route-table';
 import { createValidationPipe } from './errors/validation';
+import { clientErrorHandler, registerSecurityHeaders } from './http-hardening';
+import { registerMetricsHook } from './metrics/metrics.hook';
+import { MetricsService } from './metrics/metrics.service';
 import { setupOpenApi } from './openapi';
 import { registerRequestContextHooks } from './request-context/request-context.hooks';
 import { generateRequestId } from './request-context/request-id';
@@ -27,6 +30,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     connectionTimeout: 30_000,
     // `/v1/datasets/` is `/v1/datasets`; the route table answers the same way.
     routerOptions: { ignoreTrailingSlash: true },
+    clientErrorHandler,
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config), adapter, {
     bufferLogs: true,
@@ -38,6 +42,8 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   app.useLogger(app.get(Logger));
   const fastify = app.getHttpAdapter().getInstance();
   registerRequestContextHooks(fastify);
+  await registerSecurityHeaders(app);
+  registerMetricsHook(fastify, app.get(MetricsService));
   // JSON only: any other body (text/plain included, which Fastify parses by default) is 415.
   fastify.removeContentTypeParser('text/plain');
   app.get(RouteTable).attach(fastify);

@@ -10,6 +10,7 @@ import { DatasetsModule } from './datasets/datasets.module';
 import { AllExceptionsFilter } from './errors/all-exceptions.filter';
 import { RouteTable } from './errors/route-table';
 import { HealthController } from './health/health.controller';
+import { MetricsModule } from './metrics/metrics.module';
 import { OrganizationsModule } from './organizations/organizations.module';
 import { RecordsModule } from './records/records.module';
 import { UnroutedController } from './routing/unrouted.controller';
@@ -34,6 +35,7 @@ export class AppModule {
         loggerModule(config),
         DatabaseModule,
         StoreModule,
+        MetricsModule,
         AuditModule,
         OrganizationsModule,
         ApiKeysModule,

@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { MetricsService } from '../metrics/metrics.service';
 import { AppError } from './app-error';
 import { RouteTable } from './route-table';
 import { toAppError } from './to-app-error';
@@ -11,13 +12,17 @@ const MAX_PATH_IN_MESSAGE = 200;
 export class AllExceptionsFilter implements ExceptionFilter {
   private readonly logger = new Logger('Errors');
 
-  constructor(private readonly routes: RouteTable) {}
+  constructor(
+    private readonly routes: RouteTable,
+    private readonly metrics: MetricsService,
+  ) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
     const error = toAppError(exception, () => this.routeNotFound(request));
+    this.metrics.observeError(error.code);
 
     if (error.status >= 500) {
       this.logger.error({ err: exception, code: error.code }, 'Request failed');
