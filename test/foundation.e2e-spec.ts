@@ -85,6 +85,41 @@ describe.each(backends())('foundation on $name', (backend: Backend) => {
     expect(JSON.stringify(response.body)).not.toMatch(/SELECT|pg_shadow|\.ts|at /);
   });
 
+  it('lets the dashboard origin call with Authorization and read our headers (CORS)', async () => {
+    const preflight = await target.http
+      .options('/v1/api-keys')
+      .set('Origin', 'https://validate.lucitra.ai')
+      .set('Access-Control-Request-Method', 'POST')
+      .set('Access-Control-Request-Headers', 'authorization,content-type');
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers['access-control-allow-origin']).toBe('https://validate.lucitra.ai');
+    expect(preflight.headers['access-control-allow-headers']).toMatch(/Authorization/i);
+    const response = await target.http.get('/v1/organization').set('Origin', 'https://validate.lucitra.ai').set(bearer(key));
+    for (const header of ['X-Request-Id', 'X-RateLimit-Remaining', 'X-RateLimit-Reset', 'Retry-After', 'RateLimit']) {
+      expect(response.headers['access-control-expose-headers']).toContain(header);
+    }
+    const stranger = await target.http.get('/v1/organization').set('Origin', 'https://evil.example').set(bearer(key));
+    expect(stranger.headers['access-control-allow-origin']).not.toBe('https://evil.example');
+  });
+
+  it('sends security headers and no framework banner', async () => {
+    const response = await target.http.get('/v1/organization').set(bearer(key));
+    expect(response.headers['x-content-type-options']).toBe('nosniff');
+    expect(response.headers['x-frame-options']).toBe('DENY');
+    expect(response.headers['content-security-policy']).toContain("frame-ancestors 'none'");
+    expect(response.headers['x-powered-by']).toBeUndefined();
+    expect(response.headers.server).toBeUndefined();
+  });
+
+  it('exposes Prometheus metrics, counting auth failures and 429s by reason', async () => {
+    await target.http.get('/v1/organization').set(bearer('luci_nope'));
+    const metrics = await target.http.get('/metrics');
+    expect(metrics.status).toBe(200);
+    expect(metrics.text).toMatch(/lv_http_requests_total\{method="GET",route="\/v1\/organization",status="200"\} \d+/);
+    expect(metrics.text).toMatch(/lv_auth_failures_total\{reason="INVALID_API_KEY"\} \d+/);
+    expect(metrics.text).toMatch(/lv_dependency_up\{dependency="database"\} 1/);
+  });
+
   it('reports health and readiness without credentials', async () => {
     expect((await target.http.get('/healthz')).body).toEqual({ status: 'ok' });
     expect((await target.http.get('/readyz')).body).toEqual({ status: 'ready', checks: { database: 'ok', store: 'ok' } });
@@ -96,6 +131,20 @@ describe.each(backends())('foundation on $name', (backend: Backend) => {
     expect(Object.keys(response.body.paths)).toEqual(expect.arrayContaining(['/v1/api-keys', '/v1/api-keys/{id}', '/v1/organization']));
     expect(response.body.components.schemas.ErrorEnvelopeDto).toBeDefined();
     expect((await target.http.get('/docs')).status).toBe(200);
+  });
+});
+
+describe('metrics behind METRICS_TOKEN', () => {
+  let target: TestApp;
+  beforeAll(async () => {
+    target = await startApp(backends()[0], { metricsToken: 'scrape-me' });
+  });
+  afterAll(() => target.close());
+
+  it('asks for the token, and takes only the right one', async () => {
+    expectEnvelope(await target.http.get('/metrics'), 401, 'UNAUTHORIZED');
+    expectEnvelope(await target.http.get('/metrics').set('Authorization', 'Bearer scrape-me-not'), 401, 'UNAUTHORIZED');
+    expect((await target.http.get('/metrics').set('Authorization', 'Bearer scrape-me')).status).toBe(200);
   });
 });
 
