@@ -1,7 +1,10 @@
+import cors from '@fastify/cors';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
+import { AuthenticationService } from './auth/authentication.service';
+import { registerRequestAdmission } from './auth/request-admission.hook';
 import { AppConfig } from './config/app-config';
 import { RouteTable } from './errors/route-table';
 import { createValidationPipe } from './errors/validation';
@@ -9,6 +12,7 @@ import { clientErrorHandler, registerSecurityHeaders } from './http-hardening';
 import { registerMetricsHook } from './metrics/metrics.hook';
 import { MetricsService } from './metrics/metrics.service';
 import { setupOpenApi } from './openapi';
+import { AdmissionService } from './rate-limiting/admission.service';
 import { registerRequestContextHooks } from './request-context/request-context.hooks';
 import { generateRequestId } from './request-context/request-id';
 
@@ -31,6 +35,9 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     // `/v1/datasets/` is `/v1/datasets`; the route table answers the same way.
     routerOptions: { ignoreTrailingSlash: true },
     clientErrorHandler,
+    // While closing, a request on an open keep-alive connection is served (with Connection: close)
+    // instead of Fastify's own 503, which has neither our envelope nor an X-Request-Id.
+    return503OnClosing: false,
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config), adapter, {
     bufferLogs: true,
@@ -41,21 +48,23 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   });
   app.useLogger(app.get(Logger));
   const fastify = app.getHttpAdapter().getInstance();
+  // Hooks run in the order added: request id and context, security headers, CORS, then admission.
   registerRequestContextHooks(fastify);
   await registerSecurityHeaders(app);
-  registerMetricsHook(fastify, app.get(MetricsService));
-  // JSON only: any other body (text/plain included, which Fastify parses by default) is 415.
-  fastify.removeContentTypeParser('text/plain');
-  app.get(RouteTable).attach(fastify);
-  app.useGlobalPipes(createValidationPipe());
   // The dashboard calls with a session JWT in Authorization (no cookies) and reads our headers.
-  app.enableCors({
+  await app.register(cors, {
     origin: config.dashboardOrigin,
     methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
     allowedHeaders: ['Authorization', 'Content-Type'],
     exposedHeaders: EXPOSED_HEADERS,
     maxAge: 600,
   });
+  registerRequestAdmission(fastify, app.get(AuthenticationService), app.get(AdmissionService));
+  registerMetricsHook(fastify, app.get(MetricsService));
+  // JSON only: any other body (text/plain included, which Fastify parses by default) is 415.
+  fastify.removeContentTypeParser('text/plain');
+  app.get(RouteTable).attach(fastify);
+  app.useGlobalPipes(createValidationPipe());
   setupOpenApi(app);
   await app.init();
   return app;

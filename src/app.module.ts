@@ -2,7 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { ApiKeysModule } from './api-keys/api-keys.module';
 import { AuditModule } from './audit/audit.module';
-import { AuthGuard } from './auth/auth.guard';
+import { AuthenticationService } from './auth/authentication.service';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
@@ -14,7 +14,7 @@ import { MetricsModule } from './metrics/metrics.module';
 import { OrganizationsModule } from './organizations/organizations.module';
 import { RecordsModule } from './records/records.module';
 import { UnroutedController } from './routing/unrouted.controller';
-import { AdmissionGuard } from './rate-limiting/admission.guard';
+import { AdmissionService } from './rate-limiting/admission.service';
 import { AuthFailureBrake } from './rate-limiting/auth-failure-brake';
 import { loggerModule } from './request-context/logger.module';
 import { SessionsModule } from './sessions/sessions.module';
@@ -22,8 +22,9 @@ import { StoreModule } from './store/store.module';
 import { TierGuard } from './tiers/tier.guard';
 
 /**
- * Global guards run in the order listed: who is calling (auth) → may they call now (admission:
- * revocation, expiry, rate limit, in one store call) → does their plan allow it (tier).
+ * A /v1 request meets, in order: who is calling (AuthenticationService) → may they call now
+ * (AdmissionService: revocation, expiry, tier and rate limit in one store call) — both in the
+ * `onRequest` hook, before the body is read — then the global TierGuard: does their plan allow it.
  */
 @Module({})
 export class AppModule {
@@ -48,8 +49,8 @@ export class AppModule {
         RouteTable,
         AuthFailureBrake,
         { provide: APP_FILTER, useClass: AllExceptionsFilter },
-        { provide: APP_GUARD, useClass: AuthGuard },
-        { provide: APP_GUARD, useClass: AdmissionGuard },
+        AuthenticationService,
+        AdmissionService,
         { provide: APP_GUARD, useClass: TierGuard },
       ],
     };

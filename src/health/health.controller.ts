@@ -1,6 +1,5 @@
 import { Controller, Get, Inject } from '@nestjs/common';
 import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
-import { Public } from '../auth/public.decorator';
 import { PrismaService } from '../database/prisma.service';
 import { AppError } from '../errors/app-error';
 import { ErrorEnvelopeDto } from '../errors/error-envelope';
@@ -9,7 +8,6 @@ import { AdmissionStore } from '../store/admission-store';
 const CHECK_TIMEOUT_MS = 2000;
 
 @ApiTags('Health')
-@Public()
 @Controller()
 export class HealthController {
   constructor(

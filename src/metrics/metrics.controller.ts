@@ -1,14 +1,12 @@
 import { Controller, Get, Header, Headers, Inject } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { Public } from '../auth/public.decorator';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { AppError } from '../errors/app-error';
 import { MetricsService } from './metrics.service';
 
 /** `GET /metrics` in Prometheus text format; behind `Bearer METRICS_TOKEN` when one is set. */
 @ApiExcludeController()
-@Public()
 @Controller('metrics')
 export class MetricsController {
   constructor(

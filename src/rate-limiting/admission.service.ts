@@ -1,9 +1,7 @@
-import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
-import { Reflector } from '@nestjs/core';
+import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiKeyAuthenticator } from '../auth/authenticators';
 import { Principal } from '../auth/principal';
-import { IS_PUBLIC } from '../auth/public.decorator';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { AppError } from '../errors/app-error';
 import { OrganizationsService } from '../organizations/organizations.service';
@@ -12,14 +10,13 @@ import { AuthFailureBrake } from './auth-failure-brake';
 import { retryAfterSeconds, writeRateLimitHeaders } from './rate-limit-headers';
 
 /**
- * Second global guard: the one shared-store call of a request. In one atomic step it checks the
- * key's revocation and expiry, reads the organization's tier, applies the sliding window and
- * counts usage — so revocations and tier changes hold from the next request, on every instance.
+ * The one shared-store call of a request. In one atomic step it checks the key's revocation and
+ * expiry, reads the organization's tier, applies the sliding window and counts usage — so
+ * revocations and tier changes hold from the next request, on every instance.
  */
 @Injectable()
-export class AdmissionGuard implements CanActivate {
+export class AdmissionService {
   constructor(
-    private readonly reflector: Reflector,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly store: AdmissionStore,
     private readonly apiKeys: ApiKeyAuthenticator,
@@ -27,27 +24,22 @@ export class AdmissionGuard implements CanActivate {
     private readonly brake: AuthFailureBrake,
   ) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
-    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()])) return true;
-    const http = context.switchToHttp();
-    const request = http.getRequest<FastifyRequest>();
-    const principal = request.context.principal!;
-
-    const result = await this.admit(principal, request.id);
+  /** Admits the request or throws its refusal; the rate-limit headers are on the reply either way. */
+  async admit(request: FastifyRequest, reply: FastifyReply, principal: Principal): Promise<void> {
+    const result = await this.run(principal, request.id);
     if (result.outcome === 'revoked' || result.outcome === 'expired' || result.outcome === 'missing') {
       return this.brake.fail(request.ip, refusal(result.outcome));
     }
     principal.tier = result.tier;
     request.context.rateLimit = result.rateLimit;
-    writeRateLimitHeaders(http.getResponse<FastifyReply>(), result.rateLimit);
+    writeRateLimitHeaders(reply, result.rateLimit);
     if (result.outcome === 'limited') {
       const seconds = retryAfterSeconds(result.rateLimit);
       throw new AppError('RATE_LIMITED', `Rate limit exceeded. Retry after ${seconds} seconds.`, { retry_after: seconds });
     }
-    return true;
   }
 
-  private async admit(principal: Principal, requestId: string): Promise<AdmitResult> {
+  private async run(principal: Principal, requestId: string): Promise<AdmitResult> {
     const request = this.admitRequest(principal, requestId);
     const result = await this.store.admit(request);
     if (result.outcome !== 'missing') return result;

@@ -1,0 +1,23 @@
+import type { FastifyInstance } from 'fastify';
+import { AdmissionService } from '../rate-limiting/admission.service';
+import { AuthenticationService } from './authentication.service';
+
+/**
+ * Every `/v1` request (CONTRACT §2) is authenticated and admitted in Fastify's `onRequest`,
+ * before its body is read: an unauthenticated caller cannot make us parse a megabyte, and a
+ * key-authenticated request carries its rate-limit headers whatever fails after (a malformed
+ * body, an unknown route, a bug). Added after the CORS and security-header hooks, so refusals
+ * carry those too. CORS preflights carry no credentials and are answered by the CORS hook.
+ */
+export function registerRequestAdmission(
+  fastify: FastifyInstance,
+  authentication: AuthenticationService,
+  admission: AdmissionService,
+): void {
+  fastify.addHook('onRequest', async (request, reply) => {
+    if (request.method === 'OPTIONS' || !request.url.startsWith('/v1/')) return;
+    const principal = await authentication.authenticate(request);
+    request.context.principal = principal;
+    await admission.admit(request, reply, principal);
+  });
+}
