@@ -51,6 +51,21 @@ describe.each(backends())('foundation on $name', (backend: Backend) => {
     }
   });
 
+  it('authenticates before reading a body: refusals come first, and errors of a key carry its rate-limit headers', async () => {
+    const big = JSON.stringify({ name: 'x'.repeat(2 * 1024 * 1024) });
+    expectEnvelope(await target.http.post('/v1/api-keys').set('Content-Type', 'application/json').send(big), 401, 'UNAUTHORIZED');
+    for (const [type, body, status] of [
+      ['application/json', '{"name":', 400],
+      ['text/plain', 'hello', 415],
+      ['application/json', big, 413],
+    ] as const) {
+      const response = await target.http.post('/v1/api-keys').set(bearer(key)).set('Content-Type', type).send(body);
+      expect(response.status).toBe(status);
+      expect(response.headers['x-ratelimit-limit']).toBe('100');
+      expect(response.headers['x-ratelimit-remaining']).toMatch(/^\d+$/);
+    }
+  });
+
   it('answers a body over 1 MiB 413', async () => {
     const response = await target.http
       .post('/v1/api-keys')
