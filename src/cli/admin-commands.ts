@@ -3,6 +3,7 @@ import { presentApiKey } from '../api-keys/api-key.presenter';
 import { ApiKeysService } from '../api-keys/api-keys.service';
 import { ENVIRONMENTS, EnvironmentName } from '../api-keys/dto/create-api-key.dto';
 import { TIERS } from '../config/app-config';
+import { AppError } from '../errors/app-error';
 import type { Organization } from '../generated/prisma/client';
 import type { Tier } from '../generated/prisma/enums';
 import { presentOrganization } from '../organizations/organization.presenter';
@@ -24,37 +25,40 @@ export const USAGE = `Usage: npm run -s admin -- <command> [--json]
   key create --org ORG_ID --name N [--environment development|staging|production]
   key revoke KEY_ID`;
 
-/** Runs one admin command and returns the object it prints. */
-export async function runCommand(app: INestApplicationContext, { positionals, values }: Parsed): Promise<unknown> {
-  const organizations = app.get(OrganizationsService);
-  const keys = app.get(ApiKeysService);
+export type Command = (app: INestApplicationContext) => Promise<unknown>;
+
+/**
+ * Checks the command line and returns the command to run. Bad usage throws here, before anything
+ * connects: a typo must not wait for (or, embedded, create and lock) the database.
+ */
+export function parseCommand({ positionals, values }: Parsed): Command {
   const [group, command, ...args] = positionals;
 
   switch (`${group} ${command}`) {
     case 'org create': {
-      const organization = await organizations.create(
-        { name: required(values.name, '--name'), tier: tier(values.tier ?? 'free'), stytchOrganizationId: values['stytch-org-id'] },
-        SYSTEM,
-      );
-      return present(organization);
+      const input = { name: required(values.name, '--name'), tier: tier(values.tier ?? 'free'), stytchOrganizationId: values['stytch-org-id'] };
+      return async (app) => present(await app.get(OrganizationsService).create(input, SYSTEM));
     }
     case 'org set-tier': {
       const [id, newTier] = exactly(args, 2, 'org set-tier ORG_ID TIER');
-      return present(await organizations.setTier(id, tier(newTier), SYSTEM));
+      const to = tier(newTier);
+      return async (app) => present(await app.get(OrganizationsService).setTier(id, to, SYSTEM));
     }
     case 'org list':
-      return { data: (await organizations.list()).map(present) };
+      exactly(args, 0, 'org list');
+      return async (app) => ({ data: (await app.get(OrganizationsService).list()).map(present) });
     case 'key create': {
-      const organization = await organizations.find(required(values.org, '--org'));
-      if (!organization) throw new UsageError(`No organization ${values.org}.`);
-      return keys.issue(
-        { organizationId: organization.id, name: required(values.name, '--name'), environment: environment(values.environment) },
-        SYSTEM,
-      );
+      const organizationId = required(values.org, '--org');
+      const input = { organizationId, name: required(values.name, '--name'), environment: environment(values.environment) };
+      return async (app) => {
+        // an unknown organization is a failed command (exit 1), like `org set-tier` on one, not bad usage
+        if (!(await app.get(OrganizationsService).find(organizationId))) throw new AppError('NOT_FOUND', `No organization ${organizationId}.`);
+        return app.get(ApiKeysService).issue(input, SYSTEM);
+      };
     }
     case 'key revoke': {
       const [id] = exactly(args, 1, 'key revoke KEY_ID');
-      return presentApiKey(await keys.revokeAnywhere(id, SYSTEM));
+      return async (app) => presentApiKey(await app.get(ApiKeysService).revokeAnywhere(id, SYSTEM));
     }
     default:
       throw new UsageError(USAGE);

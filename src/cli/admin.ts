@@ -3,8 +3,11 @@ import { NestFactory } from '@nestjs/core';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/load-config';
 import { AppError } from '../errors/app-error';
-import { Parsed, USAGE, UsageError, runCommand } from './admin-commands';
+import { Parsed, USAGE, UsageError, parseCommand } from './admin-commands';
 import { AdminModule } from './admin.module';
+
+/** Commands whose effect running servers must see at once (CONTRACT §6, §7), through the shared store. */
+const REACHES_RUNNING_SERVERS = new Set(['org set-tier', 'key revoke']);
 
 /**
  * `npm run -s admin -- <command> [--json]` (CONTRACT §8): against DATABASE_URL (and REDIS_URL,
@@ -33,10 +36,18 @@ async function main(): Promise<number> {
 
   let app;
   try {
+    const command = parseCommand(parsed as Parsed);
     const config = { ...loadConfig(process.env), logLevel: 'silent' as const };
     app = await NestFactory.createApplicationContext(AdminModule.register(config), { logger: false });
-    const result = await runCommand(app, parsed as Parsed);
+    const result = await command(app);
     process.stdout.write(parsed.values.json ? `${JSON.stringify(result)}\n` : `${JSON.stringify(result, null, 2)}\n`);
+    if (config.databaseUrl && !config.redisUrl && REACHES_RUNNING_SERVERS.has(parsed.positionals.slice(0, 2).join(' '))) {
+      // Running servers hold tiers and revocations in Redis (or in their own memory): without it they cannot hear of this.
+      process.stderr.write(
+        'warning: REDIS_URL is not set, so running servers will not see this change until they restart ' +
+          '(or their cached state expires, up to 24 h). Run it again with the servers\' REDIS_URL.\n',
+      );
+    }
     return 0;
   } catch (error) {
     process.stderr.write(`error: ${describe(error)}\n`);

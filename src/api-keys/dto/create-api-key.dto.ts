@@ -1,6 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsDate, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Max, MaxLength, Min, MinDate, ValidateNested } from 'class-validator';
+import {
+  IsDate, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, MaxDate, MaxLength, Min, MinDate, ValidateNested,
+} from 'class-validator';
+import { LATEST_DATE } from './date-bounds';
 
 export const ENVIRONMENTS = ['development', 'staging', 'production'] as const;
 export type EnvironmentName = (typeof ENVIRONMENTS)[number];
@@ -24,6 +27,8 @@ export class CreateApiKeyDto {
   @IsString()
   @IsNotEmpty()
   @MaxLength(100)
+  // PostgreSQL text cannot hold NUL; no control character belongs in a name shown in a dashboard
+  @Matches(/^\P{Cc}*$/u, { message: 'name must not contain control characters' })
   name!: string;
 
   @ApiPropertyOptional({ enum: ENVIRONMENTS, default: 'production' })
@@ -36,6 +41,7 @@ export class CreateApiKeyDto {
   @Type(() => Date)
   @IsDate({ message: 'expires_at must be an ISO-8601 date-time' })
   @MinDate(() => new Date(), { message: 'expires_at must be in the future' })
+  @MaxDate(LATEST_DATE, { message: 'expires_at must be before the year 10000' })
   expires_at?: Date;
 
   @ApiPropertyOptional({ type: RateLimitDto, description: 'Overrides the default rate limit for this key' })

@@ -1,0 +1,7 @@
+/**
+ * The dates a request may carry. The database and its drivers handle a narrower range than
+ * JavaScript (years 0001–9999 in ISO-8601 without an expanded year); outside these bounds a
+ * date is refused with 400 instead of failing in the database. Usage began long after 1970.
+ */
+export const EARLIEST_DATE = new Date('1970-01-01T00:00:00.000Z');
+export const LATEST_DATE = new Date('9999-12-31T23:59:59.999Z');
