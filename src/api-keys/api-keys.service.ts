@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import type { ApiKey, Prisma } from '../generated/prisma/client';
 import { Actor, Principal, actorOf } from '../auth/principal';
 import { assertMayManageKeys } from '../auth/roles';
@@ -27,6 +27,8 @@ export interface NewKeyInput {
 /** Creating, reading, revoking and rotating keys — always within the caller's organization. */
 @Injectable()
 export class ApiKeysService {
+  private readonly logger = new Logger(ApiKeysService.name);
+
   constructor(
     private readonly repository: ApiKeysRepository,
     private readonly audit: AuditService,
@@ -97,6 +99,9 @@ export class ApiKeysService {
       const revoked = await this.repository.update(tx, id, { revokedAt: now });
       await this.audit.record(tx, { organizationId, type: 'api_key.revoked', actor, target: { type: 'api_key', id } });
       if (principal && principal.kind === 'api_key' && principal.key.id !== id) await this.revocations.assertLive(principal);
+      // The store before the commit: if it cannot take the revocation, nothing is revoked (503),
+      // rather than PostgreSQL saying "revoked" while the store keeps admitting the key.
+      await this.store.putKey(id, { revokeAtMs: now.getTime(), expiresAtMs: revoked.expiresAt?.getTime() ?? null });
       return revoked;
     });
     await this.announceRevocation(key, principal);
@@ -113,6 +118,10 @@ export class ApiKeysService {
       const current = await this.findIn(tx, organizationId, id);
       if (current.revokedAt && current.revokedAt <= new Date()) {
         throw new AppError('CONFLICT', 'This API key is revoked; a revoked key cannot be rotated. Create a new key instead.');
+      }
+      // the new key would inherit the expiry and be born dead
+      if (current.expiresAt && current.expiresAt <= new Date()) {
+        throw new AppError('CONFLICT', 'This API key has expired; an expired key cannot be rotated. Create a new key instead.');
       }
       const fresh = await this.insertKey(
         tx,
@@ -138,6 +147,8 @@ export class ApiKeysService {
         data: { new_key_id: fresh.key.id, grace_period_seconds: graceSeconds, revoked_at: stopAt.toISOString() },
       });
       if (principal.kind === 'api_key' && principal.key.id !== id) await this.revocations.assertLive(principal);
+      // As in revokeKey: the store learns when the old key stops before PostgreSQL commits it.
+      await this.store.putKey(id, { revokeAtMs: stopAt.getTime(), expiresAtMs: updated.expiresAt?.getTime() ?? null });
       return { old: updated, created: fresh };
     });
     await this.store.putKey(created.key.id, { revokeAtMs: null, expiresAtMs: created.key.expiresAt?.getTime() ?? null });
@@ -174,12 +185,14 @@ export class ApiKeysService {
     return { key, secret };
   }
 
-  /** Store first (every instance's next admission), then the event (in-flight requests, caches). */
+  /** The store already has it (written before commit); now the event, for in-flight requests elsewhere. */
   private async announceRevocation(key: ApiKey, principal?: Principal): Promise<void> {
     const revokeAtMs = key.revokedAt!.getTime();
-    await this.store.putKey(key.id, { revokeAtMs, expiresAtMs: key.expiresAt?.getTime() ?? null });
     this.revocations.note(key.id, revokeAtMs);
-    await this.store.publish({ type: 'key.revoked', keyId: key.id, revokeAtMs });
+    // Best effort: the revocation is already in force through the store; the event only hurries it.
+    await this.store.publish({ type: 'key.revoked', keyId: key.id, revokeAtMs }).catch((error: Error) => {
+      this.logger.warn(`Revocation of ${key.id} not announced: ${error.message}`);
+    });
     const context = RequestContexts.current();
     if (context && principal?.kind === 'api_key' && principal.key.id === key.id) context.revokedOwnKey = true;
   }

@@ -1,7 +1,7 @@
 import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
-import type { FastifyRequest } from 'fastify';
-import { Observable, map } from 'rxjs';
-import { KeyRevocations, revokedError } from './key-revocations';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Observable, mergeMap } from 'rxjs';
+import { KeyRevocations } from './key-revocations';
 
 /**
  * A key revoked while its request was being handled gets 401 API_KEY_REVOKED, not the result
@@ -13,13 +13,13 @@ export class InFlightRevocationInterceptor implements NestInterceptor {
   constructor(private readonly revocations: KeyRevocations) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    const http = context.switchToHttp();
+    const request = http.getRequest<FastifyRequest>();
+    const startedMs = Date.now() - http.getResponse<FastifyReply>().elapsedTime;
     return next.handle().pipe(
-      map((body) => {
+      mergeMap(async (body) => {
         const principal = request.context?.principal;
-        if (principal?.kind === 'api_key' && !request.context.revokedOwnKey && this.revocations.isRevoked(principal.key.id)) {
-          throw revokedError();
-        }
+        if (principal && !request.context.revokedOwnKey) await this.revocations.assertStillLive(principal, startedMs);
         return body;
       }),
     );

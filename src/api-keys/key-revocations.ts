@@ -27,6 +27,16 @@ export class KeyRevocations {
     return at !== undefined && at <= nowMs;
   }
 
+  /**
+   * Before a response is sent: from what this instance heard, or — when its event subscription
+   * was interrupted since the request began, so a revocation may have gone unheard — from the store.
+   */
+  async assertStillLive(principal: Principal, requestStartedMs: number): Promise<void> {
+    if (principal.kind !== 'api_key') return;
+    if (this.isRevoked(principal.key.id)) throw revokedError();
+    if (!this.store.eventsCoverSince(requestStartedMs)) await this.assertLive(principal);
+  }
+
   /** For writes, just before commit: one store read, authoritative across instances. */
   async assertLive(principal: Principal): Promise<void> {
     if (principal.kind !== 'api_key') return;

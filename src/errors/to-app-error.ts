@@ -21,12 +21,16 @@ const STATUS_CODES = new Map<number, ErrorCode>(
     .map(([code, status]) => [status, code]),
 );
 
-/** Walks an error and its causes looking for a property. */
+/**
+ * Walks an error and its causes. Prisma's own errors (P2039 & co.) carry the driver's error,
+ * with PostgreSQL's SQLSTATE (57P01 while it shuts down), under `meta.driverAdapterError`.
+ */
 function* chain(error: unknown): Generator<Record<string, unknown>> {
   let current = error;
   for (let depth = 0; depth < 5 && current && typeof current === 'object'; depth++) {
     yield current as Record<string, unknown>;
-    current = (current as { cause?: unknown }).cause;
+    const link = current as { cause?: unknown; meta?: { driverAdapterError?: unknown } };
+    current = link.cause ?? link.meta?.driverAdapterError;
   }
 }
 

@@ -18,13 +18,18 @@ export function loggerModule(config: AppConfig): DynamicModule {
       serializers: {
         req: (req: IncomingMessage & { id?: string; raw?: IncomingMessage }) => ({
           method: req.method,
-          url: req.url,
+          url: redactKeys(req.url),
           caller_request_id: callerRequestId((req.raw ?? req).headers?.['x-request-id']),
         }),
         res: (res: ServerResponse) => ({ status: res.statusCode }),
       },
-      customSuccessMessage: (req, res) => `${req.method} ${req.url} ${res.statusCode}`,
-      customErrorMessage: (req, res) => `${req.method} ${req.url} ${res.statusCode}`,
+      customSuccessMessage: (req, res) => `${req.method} ${redactKeys(req.url)} ${res.statusCode}`,
+      customErrorMessage: (req, res) => `${req.method} ${redactKeys(req.url)} ${res.statusCode}`,
     },
   });
+}
+
+/** A key pasted into a URL (`?api_key=luci_…`) must not reach the log with it. */
+function redactKeys(url: string | undefined): string | undefined {
+  return url?.replace(/luci_[A-Za-z0-9]+/g, 'luci_[REDACTED]');
 }

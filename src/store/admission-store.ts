@@ -20,6 +20,8 @@ export abstract class AdmissionStore {
   abstract drainUsage(write: (batch: UsageBatch) => Promise<void>): Promise<void>;
   abstract publish(event: StoreEvent): Promise<void>;
   abstract subscribe(handler: (event: StoreEvent) => void): void;
+  /** True when this instance has been receiving events without interruption since `sinceMs`. */
+  abstract eventsCoverSince(sinceMs: number): boolean;
   /** Resolves when the store answers; rejects when it does not. */
   abstract ping(): Promise<void>;
   abstract close(): Promise<void>;

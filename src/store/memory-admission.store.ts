@@ -99,6 +99,10 @@ export class MemoryAdmissionStore extends AdmissionStore {
     this.events.on('event', handler);
   }
 
+  eventsCoverSince(): boolean {
+    return true;
+  }
+
   async ping(): Promise<void> {}
 
   async close(): Promise<void> {

@@ -33,6 +33,8 @@ export class RedisAdmissionStore extends AdmissionStore {
   private readonly redis: Redis & AdmissionCommands;
   private readonly subscriber: Redis;
   private readonly handlers: ((event: StoreEvent) => void)[] = [];
+  /** Since when the subscription has been up (ioredis re-subscribes on reconnect); null while down. */
+  private subscribedSinceMs: number | null = null;
   /** Where this instance parks a usage batch until PostgreSQL has it. */
   private readonly flushKey = `lv:usage:flushing:${process.pid}:${Math.random().toString(36).slice(2)}`;
 
@@ -53,6 +55,8 @@ export class RedisAdmissionStore extends AdmissionStore {
       connection.on('error', (error: Error) => this.logger.warn(`Redis: ${error.message}`));
     }
     void this.subscriber.subscribe(CHANNEL).catch((error: Error) => this.logger.warn(`Redis subscribe: ${error.message}`));
+    this.subscriber.on('ready', () => (this.subscribedSinceMs = Date.now()));
+    this.subscriber.on('close', () => (this.subscribedSinceMs = null));
     this.subscriber.on('message', (_channel: string, message: string) => {
       const event = JSON.parse(message) as StoreEvent;
       for (const handler of this.handlers) handler(event);
@@ -132,6 +136,10 @@ export class RedisAdmissionStore extends AdmissionStore {
 
   subscribe(handler: (event: StoreEvent) => void): void {
     this.handlers.push(handler);
+  }
+
+  eventsCoverSince(sinceMs: number): boolean {
+    return this.subscribedSinceMs !== null && this.subscribedSinceMs <= sinceMs;
   }
 
   async ping(): Promise<void> {
