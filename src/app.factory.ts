@@ -8,7 +8,7 @@ import { registerRequestAdmission } from './auth/request-admission.hook';
 import { AppConfig } from './config/app-config';
 import { RouteTable } from './errors/route-table';
 import { createValidationPipe } from './errors/validation';
-import { clientErrorHandler, registerSecurityHeaders } from './http-hardening';
+import { clientErrorHandler, createHttpServer, frameworkErrors, registerBodyDepthLimit, registerSecurityHeaders } from './http-hardening';
 import { registerMetricsHook } from './metrics/metrics.hook';
 import { MetricsService } from './metrics/metrics.service';
 import { setupOpenApi } from './openapi';
@@ -35,6 +35,8 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     // `/v1/datasets/` is `/v1/datasets`; the route table answers the same way.
     routerOptions: { ignoreTrailingSlash: true },
     clientErrorHandler,
+    frameworkErrors,
+    serverFactory: createHttpServer,
     // While closing, a request on an open keep-alive connection is served (with Connection: close)
     // instead of Fastify's own 503, which has neither our envelope nor an X-Request-Id.
     return503OnClosing: false,
@@ -56,11 +58,14 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     origin: config.dashboardOrigin,
     methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
     allowedHeaders: ['Authorization', 'Content-Type'],
+    // An OPTIONS request that is not a preflight is routed like any other (no bare 400).
+    strictPreflight: false,
     exposedHeaders: EXPOSED_HEADERS,
     maxAge: 600,
   });
   registerRequestAdmission(fastify, app.get(AuthenticationService), app.get(AdmissionService));
   registerMetricsHook(fastify, app.get(MetricsService));
+  registerBodyDepthLimit(fastify);
   // JSON only: any other body (text/plain included, which Fastify parses by default) is 415.
   fastify.removeContentTypeParser('text/plain');
   app.get(RouteTable).attach(fastify);

@@ -1,6 +1,9 @@
 import helmet from '@fastify/helmet';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { IncomingMessage, Server, ServerResponse, createServer } from 'node:http';
 import type { Socket } from 'node:net';
+import { AppError } from './errors/app-error';
 import { generateRequestId } from './request-context/request-id';
 
 /**
@@ -31,17 +34,71 @@ export async function registerSecurityHeaders(app: NestFastifyApplication): Prom
  * in time, bytes that are not HTTP) still get the envelope and a request id.
  */
 export function clientErrorHandler(error: Error & { code?: string }, socket: Socket): void {
-  if (!socket.writable) return;
-  const requestId = generateRequestId();
   const message =
     error.code === 'HPE_HEADER_OVERFLOW'
       ? 'Request headers are larger than 16 KiB.'
       : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
         ? 'The request was not received in time.'
         : 'The request is not valid HTTP.';
-  const body = JSON.stringify({ error: { code: 'VALIDATION_FAILED', message, request_id: requestId } });
+  endWithEnvelope(socket, 400, 'Bad Request', 'VALIDATION_FAILED', message);
+}
+
+/**
+ * The HTTP server, with the cases Node would answer on its own (a bare 400 for a missing Host, a
+ * 417 for an unknown Expect, a dropped socket for CONNECT) handed to Fastify or answered with the
+ * envelope.
+ */
+export function createHttpServer(handler: (request: IncomingMessage, response: ServerResponse) => void): Server {
+  const server = createServer({ requireHostHeader: false }, handler);
+  server.on('checkExpectation', handler);
+  server.on('connect', (_request: IncomingMessage, socket: Socket) =>
+    endWithEnvelope(socket, 405, 'Method Not Allowed', 'METHOD_NOT_ALLOWED', 'CONNECT is not supported.'),
+  );
+  return server;
+}
+
+/** Errors Fastify answers before any hook runs (an undecodable URL), in our envelope. */
+export function frameworkErrors(error: Error, request: FastifyRequest, reply: FastifyReply): void {
+  void reply
+    .code(400)
+    .header('x-request-id', request.id)
+    .type('application/json; charset=utf-8')
+    .send({ error: { code: 'VALIDATION_FAILED', message: 'The request URL is not valid.', request_id: request.id } });
+}
+
+function endWithEnvelope(socket: Socket, status: number, reason: string, code: string, message: string): void {
+  if (!socket.writable) return;
+  const requestId = generateRequestId();
+  const body = JSON.stringify({ error: { code, message, request_id: requestId } });
   socket.end(
-    `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
       `X-Request-Id: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
   );
+}
+
+const MAX_BODY_DEPTH = 32;
+
+/**
+ * Bodies nested deeper than any request of this API are refused before validation, whose
+ * recursion would otherwise overflow the stack on `[[[[…]]]]` (a 500). Measured without recursion.
+ */
+export function registerBodyDepthLimit(fastify: FastifyInstance): void {
+  fastify.addHook('preValidation', async (request) => {
+    if (nestingDepth(request.body) > MAX_BODY_DEPTH) {
+      throw AppError.validation(`Request body is nested more than ${MAX_BODY_DEPTH} levels deep.`);
+    }
+  });
+}
+
+function nestingDepth(root: unknown): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[root, 0]];
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop()!;
+    if (typeof value !== 'object' || value === null) continue;
+    deepest = Math.max(deepest, depth + 1);
+    if (deepest > MAX_BODY_DEPTH) return deepest;
+    for (const child of Object.values(value)) stack.push([child, depth + 1]);
+  }
+  return deepest;
 }

@@ -15,7 +15,9 @@ export function registerRequestAdmission(
   admission: AdmissionService,
 ): void {
   fastify.addHook('onRequest', async (request, reply) => {
-    if (request.method === 'OPTIONS' || !request.url.startsWith('/v1/')) return;
+    // The route the router chose, not the raw URL: `/%761/…` and absolute-form targets
+    // (`GET http://host/v1/…`) reach /v1 routes too. Unrouted /v1 paths reach the `/v1/*` wildcard.
+    if (request.method === 'OPTIONS' || !request.routeOptions.url?.startsWith('/v1/')) return;
     const principal = await authentication.authenticate(request);
     request.context.principal = principal;
     await admission.admit(request, reply, principal);

@@ -31,6 +31,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
     }
     if (reply.sent) return;
 
+    // Set again for requests that skipped the onRequest hooks (Fastify's 404 for `OPTIONS *`).
+    reply.header('x-request-id', request.id);
     for (const [name, value] of Object.entries(error.headers)) reply.header(name, value);
     if (error.extra.retry_after !== undefined) reply.header('retry-after', String(error.extra.retry_after));
     void reply

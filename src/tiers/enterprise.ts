@@ -1,4 +1,5 @@
 import { applyDecorators, SetMetadata } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
 import { ApiForbiddenResponse } from '@nestjs/swagger';
 import { ErrorEnvelopeDto } from '../errors/error-envelope';
 
@@ -17,16 +18,20 @@ export const EnterpriseOnly = (): ClassDecorator & MethodDecorator =>
     ApiForbiddenResponse({ type: ErrorEnvelopeDto, description: 'ENTERPRISE_REQUIRED: the organization is below the Enterprise tier' }),
   );
 
-export function isEnterprisePath(url: string): boolean {
-  const segments = url.split('?', 1)[0].split('/');
-  // ['', 'v1', '<prefix>', …]; the router decodes `%61udit`, so the gate does too
-  return segments[1] === 'v1' && (ENTERPRISE_PREFIXES as readonly string[]).includes(decodeSegment(segments[2] ?? ''));
+/** `path` as the router decoded it (see routedPath). */
+export function isEnterprisePath(path: string): boolean {
+  const segments = path.split('/');
+  // ['', 'v1', '<prefix>', …]
+  return segments[1] === 'v1' && (ENTERPRISE_PREFIXES as readonly string[]).includes(segments[2] ?? '');
 }
 
-function decodeSegment(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
-  }
+/**
+ * The path the router matched, decoded: the route's pattern, with the wildcard filled in for
+ * unrouted paths (`/v1/*` → `/v1/audit/anything`). Never the raw URL, which may be
+ * percent-encoded (`/v1/%61udit`) or absolute-form (`http://host/v1/audit`).
+ */
+export function routedPath(request: FastifyRequest): string {
+  const pattern = request.routeOptions.url ?? '';
+  const rest = (request.params as Record<string, string> | undefined)?.['*'];
+  return pattern.endsWith('*') && rest !== undefined ? pattern.slice(0, -1) + rest : pattern;
 }

@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { AppError } from '../errors/app-error';
-import { ENTERPRISE_ONLY, isEnterprisePath } from './enterprise';
+import { ENTERPRISE_ONLY, isEnterprisePath, routedPath } from './enterprise';
 
 /** Third global guard: Enterprise capabilities for Enterprise organizations only. */
 @Injectable()
@@ -17,7 +17,7 @@ export class TierGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     const gated =
       this.reflector.getAllAndOverride<boolean>(ENTERPRISE_ONLY, [context.getHandler(), context.getClass()]) ||
-      isEnterprisePath(request.url);
+      isEnterprisePath(routedPath(request));
     if (!gated || request.context.principal?.tier === 'enterprise') return true;
     throw new AppError('ENTERPRISE_REQUIRED', 'This endpoint requires an Enterprise tier subscription.', {
       upgrade_url: this.config.upgradeUrl,

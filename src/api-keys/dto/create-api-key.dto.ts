@@ -1,9 +1,10 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
-  IsDate, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, MaxDate, MaxLength, Min, MinDate, ValidateNested,
+  IsDate, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Max, MaxDate, MaxLength, Min, MinDate, ValidateNested,
 } from 'class-validator';
-import { LATEST_DATE } from './date-bounds';
+import { LATEST_DATE } from '../../validation/date-bounds';
+import { IsPlainName } from '../../validation/text';
 
 export const ENVIRONMENTS = ['development', 'staging', 'production'] as const;
 export type EnvironmentName = (typeof ENVIRONMENTS)[number];
@@ -27,8 +28,7 @@ export class CreateApiKeyDto {
   @IsString()
   @IsNotEmpty()
   @MaxLength(100)
-  // PostgreSQL text cannot hold NUL; no control character belongs in a name shown in a dashboard
-  @Matches(/^\P{Cc}*$/u, { message: 'name must not contain control characters' })
+  @IsPlainName()
   name!: string;
 
   @ApiPropertyOptional({ enum: ENVIRONMENTS, default: 'production' })

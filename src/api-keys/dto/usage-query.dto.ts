@@ -1,7 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsDate, IsIn, IsOptional, MaxDate, MinDate } from 'class-validator';
-import { EARLIEST_DATE, LATEST_DATE } from './date-bounds';
+import { EARLIEST_DATE, LATEST_DATE } from '../../validation/date-bounds';
 
 export const GRANULARITIES = ['minute', 'hour', 'day'] as const;
 export type Granularity = (typeof GRANULARITIES)[number];

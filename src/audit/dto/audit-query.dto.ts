@@ -1,6 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsDate, IsOptional, Matches } from 'class-validator';
+import { IsDate, IsOptional, Matches, MaxDate, MinDate } from 'class-validator';
+import { EARLIEST_DATE, LATEST_DATE } from '../../validation/date-bounds';
 import { ListQueryDto } from '../../pagination/list-query.dto';
 
 export class AuditQueryDto extends ListQueryDto {
@@ -13,5 +14,7 @@ export class AuditQueryDto extends ListQueryDto {
   @IsOptional()
   @Type(() => Date)
   @IsDate({ message: 'since must be an ISO-8601 date-time' })
+  @MinDate(EARLIEST_DATE, { message: 'since must be between 1970-01-01 and 9999-12-31' })
+  @MaxDate(LATEST_DATE, { message: 'since must be between 1970-01-01 and 9999-12-31' })
   since?: Date;
 }
