@@ -1,0 +1,65 @@
+import path from 'node:path';
+
+/** Project root: bench/dist/*.js → ../.. */
+export const ROOT = path.resolve(__dirname, '../..');
+export const BENCH_DIR = path.join(ROOT, 'bench');
+/** Logs and profiles of a run (ignored by git). */
+export const TMP_DIR = path.join(BENCH_DIR, 'tmp');
+export const RESULTS_FILE = path.join(BENCH_DIR, 'RESULTS.md');
+export const PROFILE_FILE = path.join(BENCH_DIR, 'PROFILE.md');
+
+export function distPath(relative: string): string {
+  return path.join(ROOT, 'dist', relative);
+}
+
+export interface Settings {
+  /** `--profile`: profile S2 under `node`'s inspector instead of the measured run. */
+  profile: boolean;
+  /** `--no-build`: reuse dist/ as it is (iterating on the bench itself). */
+  build: boolean;
+  connections: number;
+  rounds: number;
+  warmupSeconds: number;
+  seconds: number;
+  stabilitySeconds: number;
+  profileSeconds: number;
+  organizations: number;
+  keysPerOrganization: number;
+  members: number;
+  logLevel: string;
+  adminDatabaseUrl: string;
+  redisUrl: string;
+}
+
+/**
+ * Defaults fit `npm run bench` into < 5 minutes on 2 cores; each can be changed by an
+ * environment variable (`--quick` shortens everything for a smoke run of the bench itself).
+ */
+export function readSettings(argv: string[], env: NodeJS.ProcessEnv): Settings {
+  const flags = new Set(argv);
+  const unknown = [...flags].filter((flag) => !['--profile', '--no-build', '--quick'].includes(flag));
+  if (unknown.length > 0) throw new Error(`Unknown option(s) ${unknown.join(' ')}; known: --profile --no-build --quick`);
+  const quick = flags.has('--quick');
+  const int = (name: string, fallback: number, quickValue = fallback): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return quick ? quickValue : fallback;
+    if (!/^\d+$/.test(raw) || Number(raw) < 1) throw new Error(`${name} must be a whole number ≥ 1 (got "${raw}")`);
+    return Number(raw);
+  };
+  return {
+    profile: flags.has('--profile'),
+    build: !flags.has('--no-build'),
+    connections: int('BENCH_CONNECTIONS', 50),
+    rounds: int('BENCH_ROUNDS', 3, 1),
+    warmupSeconds: int('BENCH_WARMUP_SECONDS', 2, 1),
+    seconds: int('BENCH_SECONDS', 7, 3),
+    stabilitySeconds: int('BENCH_STABILITY_SECONDS', 60, 10),
+    profileSeconds: int('BENCH_PROFILE_SECONDS', 20, 5),
+    organizations: int('BENCH_ORGANIZATIONS', 8),
+    keysPerOrganization: int('BENCH_KEYS_PER_ORGANIZATION', 40),
+    members: int('BENCH_MEMBERS', 120),
+    logLevel: env.BENCH_LOG_LEVEL || 'info',
+    adminDatabaseUrl: env.BENCH_DATABASE_ADMIN_URL || 'postgresql://postgres@127.0.0.1:5432/postgres',
+    redisUrl: env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379/14',
+  };
+}
