@@ -50,6 +50,11 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Soc
  */
 export function createHttpServer(handler: (request: IncomingMessage, response: ServerResponse) => void): Server {
   const server = createServer({ requireHostHeader: false }, handler);
+  // GET/HEAD bodies are never parsed: read them off the wire, so closing after the answer does not
+  // reset a socket with unread bytes (the kernel would drop the unsent tail of a large response).
+  server.prependListener('request', (request: IncomingMessage) => {
+    if (request.method === 'GET' || request.method === 'HEAD') request.resume();
+  });
   server.on('checkExpectation', handler);
   server.on('connect', (_request: IncomingMessage, socket: Socket) =>
     endWithEnvelope(socket, 405, 'Method Not Allowed', 'METHOD_NOT_ALLOWED', 'CONNECT is not supported.'),
