@@ -1,3 +1,7 @@
+import { applyDecorators } from '@nestjs/common';
+import { Type } from 'class-transformer';
+import { IsDate, MaxDate, MinDate } from 'class-validator';
+
 /**
  * The dates a request may carry. The database and its drivers handle a narrower range than
  * JavaScript (years 0001–9999 in ISO-8601 without an expanded year); outside these bounds a
@@ -5,3 +9,12 @@
  */
 export const EARLIEST_DATE = new Date('1970-01-01T00:00:00.000Z');
 export const LATEST_DATE = new Date('9999-12-31T23:59:59.999Z');
+
+/** An ISO-8601 date-time within the bounds above, converted to a Date. */
+export const IsBoundedDate = (): PropertyDecorator =>
+  applyDecorators(
+    Type(() => Date),
+    IsDate({ message: ({ property }) => `${property} must be an ISO-8601 date-time` }),
+    MinDate(EARLIEST_DATE, { message: ({ property }) => `${property} must be between 1970-01-01 and 9999-12-31` }),
+    MaxDate(LATEST_DATE, { message: ({ property }) => `${property} must be between 1970-01-01 and 9999-12-31` }),
+  );

@@ -1,7 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsDate, IsOptional, Matches, MaxDate, MinDate } from 'class-validator';
-import { EARLIEST_DATE, LATEST_DATE } from '../../validation/date-bounds';
+import { IsOptional, Matches } from 'class-validator';
+import { IsBoundedDate } from '../../validation/date-bounds';
 import { ListQueryDto } from '../../pagination/list-query.dto';
 
 export class AuditQueryDto extends ListQueryDto {
@@ -12,9 +11,6 @@ export class AuditQueryDto extends ListQueryDto {
 
   @ApiPropertyOptional({ type: String, format: 'date-time', description: 'Only events at or after this time' })
   @IsOptional()
-  @Type(() => Date)
-  @IsDate({ message: 'since must be an ISO-8601 date-time' })
-  @MinDate(EARLIEST_DATE, { message: 'since must be between 1970-01-01 and 9999-12-31' })
-  @MaxDate(LATEST_DATE, { message: 'since must be between 1970-01-01 and 9999-12-31' })
+  @IsBoundedDate()
   since?: Date;
 }
