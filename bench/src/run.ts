@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Redis from 'ioredis';
@@ -132,6 +132,7 @@ export async function prepare(settings: Settings, cleanup: Cleanup): Promise<Env
     REDIS_URL: settings.redisUrl,
   });
   const seed = JSON.parse(readFileSync(seedFile, 'utf8')) as Seed;
+  rmSync(seedFile); // it holds the keys' secrets
   log(`seeded ${seed.organizations.length} organizations and ${seed.keys.length} API keys in ${((Date.now() - seedStart) / 1000).toFixed(1)} s`);
 
   const members = Array.from({ length: settings.members }, (_, index): Member => {
@@ -336,6 +337,7 @@ async function measure(env: Environment, cleanup: Cleanup): Promise<void> {
   };
   const markdown = renderResults(data);
   writeFileSync(RESULTS_FILE, markdown);
+  writeFileSync(path.join(TMP_DIR, 'results.json'), JSON.stringify(data, null, 1)); // the raw figures, for a closer look
   process.stdout.write(`\n${markdown}\n`);
   log(`wrote ${path.relative(ROOT, RESULTS_FILE)}`);
 }
@@ -471,7 +473,13 @@ async function until(condition: () => boolean, timeoutMs: number, what: string):
 }
 
 async function main(): Promise<void> {
-  const settings = readSettings(process.argv.slice(2), process.env);
+  let settings: Settings;
+  try {
+    settings = readSettings(process.argv.slice(2), process.env);
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n`);
+    process.exit(2);
+  }
   mkdirSync(TMP_DIR, { recursive: true });
   const cleanup = new Cleanup();
   cleanup.add('stop child processes', () => stopAllChildren());
