@@ -4,7 +4,7 @@ import { KeyRevocations } from '../api-keys/key-revocations';
 import { Principal, actorOf } from '../auth/principal';
 import { AuditService } from '../audit/audit.service';
 import { DatasetsRepository } from '../datasets/datasets.repository';
-import { idPattern, newId } from '../database/ids';
+import { newId } from '../database/ids';
 import { AppError } from '../errors/app-error';
 import { ListQueryDto, Page, toPage } from '../pagination/list-query.dto';
 import { SubjectDto } from './dto/create-provenance.dto';
@@ -55,7 +55,7 @@ export class RecordsService {
   }
 
   async get(principal: Principal, kind: RecordKind, id: string): Promise<RecordView> {
-    const record = idPattern(kind.idPrefix).test(id) ? await this.repository.find(principal.organization.id, kind.kind, id) : null;
+    const record = kind.ids.test(id) ? await this.repository.find(principal.organization.id, kind.kind, id) : null;
     if (!record) throw AppError.notFound(kind.label);
     return presentRecord(record);
   }
@@ -63,7 +63,7 @@ export class RecordsService {
   async delete(principal: Principal, kind: RecordKind, id: string): Promise<void> {
     const organizationId = principal.organization.id;
     await this.repository.transaction(async (tx) => {
-      const deleted = idPattern(kind.idPrefix).test(id) && (await this.repository.delete(tx, organizationId, kind.kind, id));
+      const deleted = kind.ids.test(id) && (await this.repository.delete(tx, organizationId, kind.kind, id));
       if (!deleted) throw AppError.notFound(kind.label);
       await this.audit.record(tx, { organizationId, type: `${kind.kind}.deleted`, actor: actorOf(principal), target: { type: kind.kind, id } });
       await this.revocations.assertLive(principal);
