@@ -2,18 +2,22 @@ import cors from '@fastify/cors';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
+import { registerInFlightRevocationCheck } from './api-keys/in-flight-revocation.hook';
+import { KeyRevocations } from './api-keys/key-revocations';
 import { AppModule } from './app.module';
 import { AuthenticationService } from './auth/authentication.service';
 import { registerRequestAdmission } from './auth/request-admission.hook';
 import { AppConfig } from './config/app-config';
 import { RouteTable } from './errors/route-table';
 import { createValidationPipe } from './errors/validation';
-import { clientErrorHandler, createHttpServer, frameworkErrors, registerBodyDepthLimit, registerSecurityHeaders } from './http-hardening';
+import { clientErrorHandler, createHttpServer, frameworkErrors, registerBodyDepthLimit } from './http-hardening';
 import { registerMetricsHook } from './metrics/metrics.hook';
 import { MetricsService } from './metrics/metrics.service';
 import { setupOpenApi } from './openapi';
 import { AdmissionService } from './rate-limiting/admission.service';
 import { registerRequestContextHooks } from './request-context/request-context.hooks';
+import { RequestLog } from './request-context/request-log';
+import { registerSecurityHeaders } from './security-headers';
 import { generateRequestId } from './request-context/request-id';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -52,7 +56,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   const fastify = app.getHttpAdapter().getInstance();
   // Hooks run in the order added: request id and context, security headers, CORS, then admission.
   registerRequestContextHooks(fastify);
-  await registerSecurityHeaders(app);
+  registerSecurityHeaders(fastify);
   // The dashboard calls with a session JWT in Authorization (no cookies) and reads our headers.
   await app.register(cors, {
     origin: config.dashboardOrigin,
@@ -64,7 +68,9 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     maxAge: 600,
   });
   registerRequestAdmission(fastify, app.get(AuthenticationService), app.get(AdmissionService));
+  registerInFlightRevocationCheck(fastify, app.get(KeyRevocations));
   registerMetricsHook(fastify, app.get(MetricsService));
+  app.get(RequestLog).register(fastify);
   registerBodyDepthLimit(fastify);
   // JSON only: any other body (text/plain included, which Fastify parses by default) is 415.
   fastify.removeContentTypeParser('text/plain');

@@ -16,7 +16,7 @@ import { RecordsModule } from './records/records.module';
 import { UnroutedController } from './routing/unrouted.controller';
 import { AdmissionService } from './rate-limiting/admission.service';
 import { AuthFailureBrake } from './rate-limiting/auth-failure-brake';
-import { loggerModule } from './request-context/logger.module';
+import { LoggingModule } from './request-context/logger.module';
 import { SessionsModule } from './sessions/sessions.module';
 import { StoreModule } from './store/store.module';
 import { TierGuard } from './tiers/tier.guard';
@@ -33,7 +33,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.register(config),
-        loggerModule(config),
+        LoggingModule.register(config),
         DatabaseModule,
         StoreModule,
         MetricsModule,

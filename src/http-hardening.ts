@@ -1,33 +1,8 @@
-import helmet from '@fastify/helmet';
-import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { IncomingMessage, Server, ServerResponse, createServer } from 'node:http';
 import type { Socket } from 'node:net';
 import { AppError } from './errors/app-error';
 import { generateRequestId } from './request-context/request-id';
-
-/**
- * Security headers for a JSON API (@fastify/helmet): nothing may frame, sniff or embed our
- * answers; the CSP still lets the Swagger UI at /docs load its own scripts and styles.
- */
-export async function registerSecurityHeaders(app: NestFastifyApplication): Promise<void> {
-  await app.register(helmet, {
-    contentSecurityPolicy: {
-      useDefaults: false,
-      directives: {
-        'default-src': ["'self'"],
-        'script-src': ["'self'"],
-        'style-src': ["'self'", "'unsafe-inline'"],
-        'img-src': ["'self'", 'data:'],
-        'frame-ancestors': ["'none'"],
-        'base-uri': ["'none'"],
-        'form-action': ["'none'"],
-      },
-    },
-    crossOriginResourcePolicy: { policy: 'same-site' },
-    frameguard: { action: 'deny' },
-  });
-}
 
 /**
  * Requests Node refuses before Fastify sees them (headers over 16 KiB, a request not received
@@ -53,13 +28,17 @@ export function createHttpServer(handler: (request: IncomingMessage, response: S
   // GET/HEAD bodies are never parsed: read them off the wire, so closing after the answer does not
   // reset a socket with unread bytes (the kernel would drop the unsent tail of a large response).
   server.prependListener('request', (request: IncomingMessage) => {
-    if (request.method === 'GET' || request.method === 'HEAD') request.resume();
+    if ((request.method === 'GET' || request.method === 'HEAD') && hasBody(request)) request.resume();
   });
   server.on('checkExpectation', handler);
   server.on('connect', (_request: IncomingMessage, socket: Socket) =>
     endWithEnvelope(socket, 405, 'Method Not Allowed', 'METHOD_NOT_ALLOWED', 'CONNECT is not supported.'),
   );
   return server;
+}
+
+function hasBody(request: IncomingMessage): boolean {
+  return request.headers['content-length'] !== undefined || request.headers['transfer-encoding'] !== undefined;
 }
 
 /** Errors Fastify answers before any hook runs (an undecodable URL), in our envelope. */
@@ -88,9 +67,11 @@ const MAX_BODY_DEPTH = 32;
  * recursion would otherwise overflow the stack on `[[[[…]]]]` (a 500). Measured without recursion.
  */
 export function registerBodyDepthLimit(fastify: FastifyInstance): void {
-  fastify.addHook('preValidation', async (request) => {
-    if (nestingDepth(request.body) > MAX_BODY_DEPTH) {
-      throw AppError.validation(`Request body is nested more than ${MAX_BODY_DEPTH} levels deep.`);
+  fastify.addHook('preValidation', (request, _reply, done) => {
+    if (request.body !== undefined && nestingDepth(request.body) > MAX_BODY_DEPTH) {
+      done(AppError.validation(`Request body is nested more than ${MAX_BODY_DEPTH} levels deep.`));
+    } else {
+      done();
     }
   });
 }

@@ -1,12 +1,10 @@
 import { Module } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
 import { ApiKeyAuthenticator } from '../auth/authenticators';
 import { OrganizationsModule } from '../organizations/organizations.module';
 import { CachedApiKeyAuthenticator } from './api-key.authenticator';
 import { ApiKeysController } from './api-keys.controller';
 import { ApiKeysRepository } from './api-keys.repository';
 import { ApiKeysService } from './api-keys.service';
-import { InFlightRevocationInterceptor } from './in-flight-revocation.interceptor';
 import { KeyRevocations } from './key-revocations';
 import { UsageFlusher } from './usage/usage-flusher';
 import { UsageRepository } from './usage/usage.repository';
@@ -23,7 +21,6 @@ import { UsageService } from './usage/usage.service';
     UsageService,
     UsageFlusher,
     { provide: ApiKeyAuthenticator, useClass: CachedApiKeyAuthenticator },
-    { provide: APP_INTERCEPTOR, useClass: InFlightRevocationInterceptor },
   ],
   exports: [ApiKeyAuthenticator, ApiKeysService, KeyRevocations, UsageFlusher],
 })

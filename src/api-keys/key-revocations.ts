@@ -28,13 +28,14 @@ export class KeyRevocations {
   }
 
   /**
-   * Before a response is sent: from what this instance heard, or — when its event subscription
-   * was interrupted since the request began, so a revocation may have gone unheard — from the store.
+   * Before a response is sent, from what this instance heard — synchronously, the common case — or
+   * `'ask-store'` when its event subscription was interrupted since the request began, so a
+   * revocation may have gone unheard (then `assertLive` decides).
    */
-  async assertStillLive(principal: Principal, requestStartedMs: number): Promise<void> {
-    if (principal.kind !== 'api_key') return;
-    if (this.isRevoked(principal.key.id)) throw revokedError();
-    if (!this.store.eventsCoverSince(requestStartedMs)) await this.assertLive(principal);
+  inFlightVerdict(principal: Principal, requestStartedMs: number): 'live' | 'revoked' | 'ask-store' {
+    if (principal.kind !== 'api_key') return 'live';
+    if (this.isRevoked(principal.key.id)) return 'revoked';
+    return this.store.eventsCoverSince(requestStartedMs) ? 'live' : 'ask-store';
   }
 
   /** For writes, just before commit: one store read, authoritative across instances. */

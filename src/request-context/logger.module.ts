@@ -1,35 +1,32 @@
-import { DynamicModule, RequestMethod } from '@nestjs/common';
+import { DynamicModule, Global, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import pino from 'pino';
 import type { AppConfig } from '../config/app-config';
-import { callerRequestId } from './request-id';
+import { RequestContexts } from './request-context';
+import { RequestLog } from './request-log';
 
 /**
- * pino through nestjs-pino: one line per request at `info`, and every line written during a
- * request carries its `request_id` (nestjs-pino binds the request's logger). Never headers, never bodies.
+ * pino through nestjs-pino: every line written during a request carries its `request_id` (a pino
+ * `mixin` reads the request context), and `RequestLog` writes one line per answered request.
+ * nestjs-pino's per-request middleware (pino-http: a child logger and a second async context per
+ * request) is not mounted — it cost ~20 µs of every request (bench/PROFILE.md) for the same lines.
  */
-export function loggerModule(config: AppConfig): DynamicModule {
-  return LoggerModule.forRoot({
-    forRoutes: [{ path: '{*splat}', method: RequestMethod.ALL }],
-    pinoHttp: {
+@Global()
+@Module({})
+export class LoggingModule {
+  static register(config: AppConfig): DynamicModule {
+    const logger = pino({
       level: config.logLevel,
-      quietReqLogger: true,
-      customAttributeKeys: { reqId: 'request_id' },
-      serializers: {
-        req: (req: IncomingMessage & { id?: string; raw?: IncomingMessage }) => ({
-          method: req.method,
-          url: redactKeys(req.url),
-          caller_request_id: callerRequestId((req.raw ?? req).headers?.['x-request-id']),
-        }),
-        res: (res: ServerResponse) => ({ status: res.statusCode }),
+      mixin: () => {
+        const requestId = RequestContexts.requestId();
+        return requestId === undefined ? {} : { request_id: requestId };
       },
-      customSuccessMessage: (req, res) => `${req.method} ${redactKeys(req.url)} ${res.statusCode}`,
-      customErrorMessage: (req, res) => `${req.method} ${redactKeys(req.url)} ${res.statusCode}`,
-    },
-  });
-}
-
-/** A key pasted into a URL (`?api_key=luci_…`) must not reach the log with it. */
-function redactKeys(url: string | undefined): string | undefined {
-  return url?.replace(/luci_[A-Za-z0-9]+/g, 'luci_[REDACTED]');
+    });
+    return {
+      module: LoggingModule,
+      imports: [LoggerModule.forRoot({ pinoHttp: { logger }, forRoutes: [] })],
+      providers: [{ provide: RequestLog, useValue: new RequestLog(logger) }],
+      exports: [RequestLog],
+    };
+  }
 }

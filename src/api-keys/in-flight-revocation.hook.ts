@@ -1,0 +1,23 @@
+import type { FastifyInstance } from 'fastify';
+import { KeyRevocations, revokedError } from './key-revocations';
+
+/**
+ * A key revoked while its request was being handled gets 401 API_KEY_REVOKED, not the result
+ * (the seed: "all in-flight requests using that key will be rejected"). A request that revoked
+ * its own key is the exception: it is answered with what it did. Checked in `onSend`, just
+ * before the answer leaves, synchronously unless the store must be asked; errors pass untouched.
+ */
+export function registerInFlightRevocationCheck(fastify: FastifyInstance, revocations: KeyRevocations): void {
+  fastify.addHook('onSend', (request, reply, payload, done) => {
+    const { principal, revokedOwnKey } = request.context;
+    if (!principal || revokedOwnKey || reply.statusCode >= 400) return done(null, payload);
+    switch (revocations.inFlightVerdict(principal, Date.now() - reply.elapsedTime)) {
+      case 'live':
+        return done(null, payload);
+      case 'revoked':
+        return done(revokedError());
+      case 'ask-store':
+        revocations.assertLive(principal).then(() => done(null, payload), done);
+    }
+  });
+}
