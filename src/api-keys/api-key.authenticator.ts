@@ -28,7 +28,7 @@ export class CachedApiKeyAuthenticator extends ApiKeyAuthenticator {
     super();
   }
 
-  async authenticate(credential: string): Promise<ApiKeyPrincipal> {
+  async authenticate(credential: string, requestId: string): Promise<ApiKeyPrincipal> {
     // Shape and checksum first: a mistyped or invented key never reaches the database.
     if (!isWellFormedKey(credential)) throw invalidKey();
     const hash = hashKey(credential);
@@ -47,7 +47,7 @@ export class CachedApiKeyAuthenticator extends ApiKeyAuthenticator {
     if (key.expiresAtMs !== null && key.expiresAtMs <= now) {
       throw new AppError('API_KEY_EXPIRED', 'This API key has expired.');
     }
-    return { kind: 'api_key', organization: await this.organizations.record(key.organizationId), key };
+    return { kind: 'api_key', requestId, organization: await this.organizations.record(key.organizationId), key };
   }
 
   async seedState(principal: ApiKeyPrincipal): Promise<void> {

@@ -6,7 +6,6 @@ import { AuditService } from '../audit/audit.service';
 import { idPattern, newId } from '../database/ids';
 import { AppError } from '../errors/app-error';
 import { ListQueryDto, Page, toPage } from '../pagination/list-query.dto';
-import { RequestContexts } from '../request-context/request-context';
 import { AdmissionStore } from '../store/admission-store';
 import { ApiKeyView, CreatedApiKeyView, presentApiKey } from './api-key.presenter';
 import { ApiKeysRepository } from './api-keys.repository';
@@ -188,12 +187,11 @@ export class ApiKeysService {
   /** The store already has it (written before commit); now the event, for in-flight requests elsewhere. */
   private async announceRevocation(key: ApiKey, principal?: Principal): Promise<void> {
     const revokeAtMs = key.revokedAt!.getTime();
+    if (principal?.kind === 'api_key' && principal.key.id === key.id) this.revocations.noteRevokedByItself(principal);
     this.revocations.note(key.id, revokeAtMs);
     // Best effort: the revocation is already in force through the store; the event only hurries it.
     await this.store.publish({ type: 'key.revoked', keyId: key.id, revokeAtMs }).catch((error: Error) => {
-      this.logger.warn(`Revocation of ${key.id} not announced: ${error.message}`);
+      this.logger.warn({ request_id: principal?.requestId }, `Revocation of ${key.id} not announced: ${error.message}`);
     });
-    const context = RequestContexts.current();
-    if (context && principal?.kind === 'api_key' && principal.key.id === key.id) context.revokedOwnKey = true;
   }
 }

@@ -9,8 +9,9 @@ import { KeyRevocations, revokedError } from './key-revocations';
  */
 export function registerInFlightRevocationCheck(fastify: FastifyInstance, revocations: KeyRevocations): void {
   fastify.addHook('onSend', (request, reply, payload, done) => {
-    const { principal, revokedOwnKey } = request.context;
-    if (!principal || revokedOwnKey || reply.statusCode >= 400) return done(null, payload);
+    // No context: a request answered before the onRequest hooks (Fastify's 404 for `OPTIONS *`).
+    const principal = request.context?.principal;
+    if (!principal || reply.statusCode >= 400) return done(null, payload);
     switch (revocations.inFlightVerdict(principal, Date.now() - reply.elapsedTime)) {
       case 'live':
         return done(null, payload);

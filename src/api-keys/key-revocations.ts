@@ -11,6 +11,8 @@ import { AdmissionStore } from '../store/admission-store';
 @Injectable()
 export class KeyRevocations {
   private readonly revokeAt = new Map<string, number>();
+  /** Requests (by their principal) that revoked the very key they authenticated with. */
+  private readonly revokedTheirOwnKey = new WeakSet<Principal>();
 
   constructor(private readonly store: AdmissionStore) {
     store.subscribe((event) => {
@@ -20,6 +22,11 @@ export class KeyRevocations {
 
   note(keyId: string, revokeAtMs: number): void {
     this.revokeAt.set(keyId, revokeAtMs);
+  }
+
+  /** `principal`'s request revoked its own key: it is still answered with what it did. */
+  noteRevokedByItself(principal: Principal): void {
+    this.revokedTheirOwnKey.add(principal);
   }
 
   isRevoked(keyId: string, nowMs = Date.now()): boolean {
@@ -33,7 +40,7 @@ export class KeyRevocations {
    * revocation may have gone unheard (then `assertLive` decides).
    */
   inFlightVerdict(principal: Principal, requestStartedMs: number): 'live' | 'revoked' | 'ask-store' {
-    if (principal.kind !== 'api_key') return 'live';
+    if (principal.kind !== 'api_key' || this.revokedTheirOwnKey.has(principal)) return 'live';
     if (this.isRevoked(principal.key.id)) return 'revoked';
     return this.store.eventsCoverSince(requestStartedMs) ? 'live' : 'ask-store';
   }

@@ -2,7 +2,6 @@ import { Injectable } from '@nestjs/common';
 import type { Prisma } from '../generated/prisma/client';
 import type { Actor } from '../auth/principal';
 import { newId } from '../database/ids';
-import { RequestContexts } from '../request-context/request-context';
 
 export type AuditEventType =
   | 'api_key.created'
@@ -37,7 +36,7 @@ export class AuditService {
         actorId: event.actor.id,
         targetType: event.target.type,
         targetId: event.target.id,
-        requestId: RequestContexts.requestId() ?? null,
+        requestId: event.actor.requestId ?? null,
         data: event.data ?? {},
       },
     });

@@ -24,10 +24,10 @@ export class AuthenticationService {
     try {
       const credential = bearerCredential(request.headers.authorization);
       return credential.startsWith(KEY_PREFIX)
-        ? await this.apiKeys.authenticate(credential)
-        : await this.sessions.authenticate(credential);
+        ? await this.apiKeys.authenticate(credential, request.id)
+        : await this.sessions.authenticate(credential, request.id);
     } catch (error) {
-      if (error instanceof AppError && error.status === 401) return this.brake.fail(request.ip, error);
+      if (error instanceof AppError && error.status === 401) return this.brake.fail(request.ip, request.id, error);
       throw error;
     }
   }

@@ -5,11 +5,11 @@ import type { ApiKeyPrincipal, MemberPrincipal } from './principal';
  * api-keys/ for `luci_…` keys, sessions/ for Stytch session JWTs. Both throw AppError 401s.
  */
 export abstract class ApiKeyAuthenticator {
-  abstract authenticate(credential: string): Promise<ApiKeyPrincipal>;
+  abstract authenticate(credential: string, requestId: string): Promise<ApiKeyPrincipal>;
   /** Puts the key's and its organization's state into the admission store after it lost them. */
   abstract seedState(principal: ApiKeyPrincipal): Promise<void>;
 }
 
 export abstract class SessionAuthenticator {
-  abstract authenticate(token: string): Promise<MemberPrincipal>;
+  abstract authenticate(token: string, requestId: string): Promise<MemberPrincipal>;
 }

@@ -24,6 +24,8 @@ export interface KeyRecord {
 
 export interface ApiKeyPrincipal {
   kind: 'api_key';
+  /** The request this principal was authenticated for: audit events and log lines name it. */
+  requestId: string;
   organization: OrganizationRecord;
   key: KeyRecord;
   /** Filled in by admission, from the shared store. */
@@ -38,6 +40,7 @@ export interface MemberSession {
 
 export interface MemberPrincipal {
   kind: 'member';
+  requestId: string;
   organization: OrganizationRecord;
   memberId: string;
   organizationSlug: string;
@@ -51,9 +54,12 @@ export type Principal = ApiKeyPrincipal | MemberPrincipal;
 export interface Actor {
   type: 'api_key' | 'member' | 'system';
   id: string;
+  /** The API request it acted in; none for the admin CLI and start-up. */
+  requestId?: string;
 }
 
 export function actorOf(principal: Principal | undefined): Actor {
   if (!principal) return { type: 'system', id: 'system' };
-  return principal.kind === 'api_key' ? { type: 'api_key', id: principal.key.id } : { type: 'member', id: principal.memberId };
+  const { requestId } = principal;
+  return principal.kind === 'api_key' ? { type: 'api_key', id: principal.key.id, requestId } : { type: 'member', id: principal.memberId, requestId };
 }

@@ -17,7 +17,7 @@ export function registerRequestAdmission(
   fastify.addHook('onRequest', async (request, reply) => {
     // The route the router chose, not the raw URL: `/%761/…` and absolute-form targets
     // (`GET http://host/v1/…`) reach /v1 routes too. Unrouted /v1 paths reach the `/v1/*` wildcard.
-    if (request.method === 'OPTIONS' || !request.routeOptions.url?.startsWith('/v1/')) return;
+    if (request.method === 'OPTIONS' || !request.context.route?.startsWith('/v1/')) return;
     const principal = await authentication.authenticate(request);
     request.context.principal = principal;
     await admission.admit(request, reply, principal);

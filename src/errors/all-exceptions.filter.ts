@@ -25,9 +25,9 @@ export class AllExceptionsFilter implements ExceptionFilter {
     this.metrics.observeError(error.code);
 
     if (error.status >= 500) {
-      this.logger.error({ err: exception, code: error.code }, 'Request failed');
+      this.logger.error({ request_id: request.id, err: exception, code: error.code }, 'Request failed');
     } else {
-      this.logger.log({ code: error.code, status: error.status }, error.message);
+      this.logger.log({ request_id: request.id, code: error.code, status: error.status }, error.message);
     }
     if (reply.sent) return;
 

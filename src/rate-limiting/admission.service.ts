@@ -28,7 +28,7 @@ export class AdmissionService {
   async admit(request: FastifyRequest, reply: FastifyReply, principal: Principal): Promise<void> {
     const result = await this.run(principal, request.id);
     if (result.outcome === 'revoked' || result.outcome === 'expired' || result.outcome === 'missing') {
-      return this.brake.fail(request.ip, refusal(result.outcome));
+      return this.brake.fail(request.ip, request.id, refusal(result.outcome));
     }
     principal.tier = result.tier;
     request.context.rateLimit = result.rateLimit;

@@ -1,7 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { AppError } from '../errors/app-error';
-import { RequestContexts } from '../request-context/request-context';
 import { AdmissionStore } from '../store/admission-store';
 import { retryAfterSeconds } from './rate-limit-headers';
 
@@ -22,18 +21,18 @@ export class AuthFailureBrake {
   ) {}
 
   /** Counts the failure, then throws it — or RATE_LIMITED when this IP has failed too often. */
-  async fail(ip: string, failure: AppError): Promise<never> {
+  async fail(ip: string, requestId: string, failure: AppError): Promise<never> {
     let result;
     try {
       result = await this.store.admit({
         subject: `ip:${ip}`,
-        entry: RequestContexts.requestId() ?? `${Date.now()}:${Math.random()}`,
+        entry: requestId,
         max: this.config.authFailureMax,
         windowMs: FAILURE_WINDOW_MS,
       });
     } catch (error) {
       // Without the store the failure cannot be counted; it is still a failure.
-      this.logger.warn(`Could not count an authentication failure: ${(error as Error).message}`);
+      this.logger.warn({ request_id: requestId }, `Could not count an authentication failure: ${(error as Error).message}`);
       throw failure;
     }
     if (result.outcome !== 'limited') throw failure;

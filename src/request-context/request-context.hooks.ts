@@ -1,5 +1,5 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { RequestContext, RequestContexts } from './request-context';
+import type { FastifyInstance } from 'fastify';
+import type { RequestContext } from './request-context';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -8,19 +8,14 @@ declare module 'fastify' {
 }
 
 /**
- * Registers the hooks that give every request its id header and its context. `onRequest` runs
- * for every request Fastify receives — unknown routes and body-parse failures included — so the
- * header set there is on every response. The context is entered again in `preHandler` because
- * body parsing continues from socket events, outside the context entered at `onRequest`.
+ * Gives every request its id header and its context. `onRequest` runs for every request Fastify
+ * receives — unknown routes and body-parse failures included — so the header is on every response.
  */
 export function registerRequestContextHooks(fastify: FastifyInstance): void {
   fastify.decorateRequest('context', null as unknown as RequestContext);
   fastify.addHook('onRequest', (request, reply, done) => {
-    request.context = { requestId: request.id };
+    request.context = { requestId: request.id, route: request.routeOptions.url };
     reply.header('x-request-id', request.id);
-    RequestContexts.run(request.context, done);
-  });
-  fastify.addHook('preHandler', (request: FastifyRequest, _reply, done) => {
-    RequestContexts.run(request.context, done);
+    done();
   });
 }

@@ -28,9 +28,11 @@ describe('StytchSessionAuthenticator', () => {
   it('turns a valid token into a member principal', async () => {
     const principal = await sut.authenticate(
       await fixture.mint({ memberId: 'member-test-1', organizationId: 'organization-test-1', slug: 'acme', roles: ['stytch_member', 'stytch_admin'] }),
+      'req_test',
     );
     expect(principal).toMatchObject({
       kind: 'member',
+      requestId: 'req_test',
       memberId: 'member-test-1',
       organizationSlug: 'acme',
       roles: ['stytch_member', 'stytch_admin'],
@@ -43,7 +45,7 @@ describe('StytchSessionAuthenticator', () => {
 
   it('refuses every bad token with INVALID_SESSION, never another error', async () => {
     const cases = await fixture.badTokens();
-    const outcomes = await Promise.all(cases.map(([name, token]) => sut.authenticate(token).then(() => [name, 'accepted'], (error) => [name, outcomeOf(error)])));
+    const outcomes = await Promise.all(cases.map(([name, token]) => sut.authenticate(token, 'req_test').then(() => [name, 'accepted'], (error) => [name, outcomeOf(error)])));
     expect(outcomes).toEqual(cases.map(([name]) => [name, 'INVALID_SESSION: The session token is invalid or expired. Sign in again.']));
   });
 
@@ -52,7 +54,7 @@ describe('StytchSessionAuthenticator', () => {
     const [token, config] = [await gone.mint(), gone.config];
     await gone.close();
     const offline = new StytchSessionAuthenticator(config, organizations);
-    await expect(offline.authenticate(token)).rejects.toMatchObject({ code: 'INVALID_SESSION' });
+    await expect(offline.authenticate(token, 'req_test')).rejects.toMatchObject({ code: 'INVALID_SESSION' });
   });
 });
 

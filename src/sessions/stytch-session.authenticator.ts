@@ -43,13 +43,14 @@ export class StytchSessionAuthenticator extends SessionAuthenticator {
     this.client = new B2BClient({ project_id: config.projectId, secret: config.secret, ...baseUrlOption(config.baseUrl) });
   }
 
-  async authenticate(token: string): Promise<MemberPrincipal> {
+  async authenticate(token: string, requestId: string): Promise<MemberPrincipal> {
     if (token.length > MAX_TOKEN_LENGTH || !JWS_SHAPE.test(token)) throw invalidSession();
-    const session = await this.verify(token);
+    const session = await this.verify(token, requestId);
     // Outside the try of verify(): a database outage here is a 503, not an invalid session.
     const organization = await this.organizations.forStytchOrganization(session.organizationId, session.organizationSlug);
     return {
       kind: 'member',
+      requestId,
       organization,
       memberId: session.memberId,
       organizationSlug: session.organizationSlug,
@@ -58,7 +59,7 @@ export class StytchSessionAuthenticator extends SessionAuthenticator {
     };
   }
 
-  private async verify(token: string): Promise<VerifiedSession> {
+  private async verify(token: string, requestId: string): Promise<VerifiedSession> {
     const known = this.verified.get(token);
     if (known) return known;
     let verified: unknown;
@@ -67,12 +68,12 @@ export class StytchSessionAuthenticator extends SessionAuthenticator {
     } catch (error) {
       // The SDK throws ClientError('jwt_invalid', cause) for bad tokens and an unreachable JWKS
       // alike, and a plain TypeError when the session or organization claim is missing.
-      this.logFailure(error);
+      this.logFailure(error, requestId);
       throw invalidSession();
     }
     const session = readVerifiedSession(verified);
     if (!session) {
-      this.logger.debug('Session JWT refused: its claims are incomplete');
+      this.logger.debug({ request_id: requestId }, 'Session JWT refused: its claims are incomplete');
       throw invalidSession();
     }
     const ttl = msUntilExpiry(token);
@@ -80,12 +81,12 @@ export class StytchSessionAuthenticator extends SessionAuthenticator {
     return session;
   }
 
-  private logFailure(error: unknown): void {
+  private logFailure(error: unknown, requestId: string): void {
     const reason = failureCode(error);
     if (JWKS_FETCH_FAILURES.test(reason)) {
-      this.logger.warn(`Session JWT could not be verified: the Stytch JWKS is unavailable (${reason})`);
+      this.logger.warn({ request_id: requestId }, `Session JWT could not be verified: the Stytch JWKS is unavailable (${reason})`);
     } else {
-      this.logger.debug(`Session JWT refused (${reason})`);
+      this.logger.debug({ request_id: requestId }, `Session JWT refused (${reason})`);
     }
   }
 }

@@ -31,7 +31,7 @@ export function isEnterprisePath(path: string): boolean {
  * percent-encoded (`/v1/%61udit`) or absolute-form (`http://host/v1/audit`).
  */
 export function routedPath(request: FastifyRequest): string {
-  const pattern = request.routeOptions.url ?? '';
+  const pattern = request.context.route ?? '';
   const rest = (request.params as Record<string, string> | undefined)?.['*'];
   return pattern.endsWith('*') && rest !== undefined ? pattern.slice(0, -1) + rest : pattern;
 }

@@ -5,9 +5,12 @@ import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { AppError } from '../errors/app-error';
 import { ENTERPRISE_ONLY, isEnterprisePath, routedPath } from './enterprise';
 
-/** Third global guard: Enterprise capabilities for Enterprise organizations only. */
+/** The global guard: Enterprise capabilities for Enterprise organizations only. */
 @Injectable()
 export class TierGuard implements CanActivate {
+  /** Per handler: marked `@EnterpriseOnly()` (itself or its controller)? Metadata does not change. */
+  private readonly marked = new WeakMap<object, boolean>();
+
   constructor(
     private readonly reflector: Reflector,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -15,12 +18,19 @@ export class TierGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     const request = context.switchToHttp().getRequest<FastifyRequest>();
-    const gated =
-      this.reflector.getAllAndOverride<boolean>(ENTERPRISE_ONLY, [context.getHandler(), context.getClass()]) ||
-      isEnterprisePath(routedPath(request));
-    if (!gated || request.context.principal?.tier === 'enterprise') return true;
+    if (request.context.principal?.tier === 'enterprise' || !this.isGated(context, request)) return true;
     throw new AppError('ENTERPRISE_REQUIRED', 'This endpoint requires an Enterprise tier subscription.', {
       upgrade_url: this.config.upgradeUrl,
     });
+  }
+
+  private isGated(context: ExecutionContext, request: FastifyRequest): boolean {
+    const handler = context.getHandler();
+    let marked = this.marked.get(handler);
+    if (marked === undefined) {
+      marked = this.reflector.getAllAndOverride<boolean>(ENTERPRISE_ONLY, [handler, context.getClass()]) ?? false;
+      this.marked.set(handler, marked);
+    }
+    return marked || isEnterprisePath(routedPath(request));
   }
 }
