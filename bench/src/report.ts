@@ -1,7 +1,7 @@
 import type { LoadResult, Scenario } from './load';
 import type { TableCounters } from './postgres';
 import type { MonitoredCommands } from './redis';
-import type { Settings } from './settings';
+import { ROOT, Settings, serviceNodeFlags } from './settings';
 import { median } from './stats';
 
 export interface Machine {
@@ -180,7 +180,7 @@ export function renderResults(data: ResultsData): string {
       `${settings.seconds} s measured, ${settings.rounds} round(s) with the scenario order rotated each round. Latency percentiles are exact ` +
       '(every response time recorded); a figure below is the median over rounds, `max` the largest, and each ×S0 ratio the median of the per-round ratios.',
     '',
-    `**Service:** \`node dist/main.js\` on PostgreSQL + Redis (db ${new URL(settings.redisUrl).pathname.slice(1) || 0}), ` +
+    `**Service:** \`node ${serviceNodeFlags(ROOT).join(' ')} dist/main.js\` (as \`npm run serve\`; bare Fastify with the same flags) on PostgreSQL + Redis (db ${new URL(settings.redisUrl).pathname.slice(1) || 0}), ` +
       `LOG_LEVEL=${settings.logLevel} (stdout to /dev/null: serialisation is paid, terminal I/O is not), RATE_LIMIT_MAX=1000000 per 60 s; ` +
       `${data.seed.organizations} organizations (${data.seed.tiers}) with ${data.seed.keys} API keys; ${data.seed.members} members with session JWTs (RS256, local JWKS).`,
     '',

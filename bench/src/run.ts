@@ -13,7 +13,7 @@ import { CpuProfile, analyseProfile, renderProfile } from './profile-analysis';
 import { clientList, commandCalls, diffCounts, monitorCommands, usedMemory } from './redis';
 import { Machine, ResultsData, Stability, renderResults } from './report';
 import type { Seed } from './seed';
-import { BENCH_DIR, PROFILE_FILE, RESULTS_FILE, ROOT, Settings, TMP_DIR, readSettings } from './settings';
+import { BENCH_DIR, PROFILE_FILE, RESULTS_FILE, ROOT, Settings, TMP_DIR, readSettings, serviceNodeFlags } from './settings';
 
 /**
  * `npm run bench`: builds the service, runs it on a throwaway PostgreSQL database and Redis db
@@ -154,7 +154,9 @@ export interface Servers {
 
 export async function startServers(env: Environment, cleanup: Cleanup, profileOut?: string, serviceRoot = ROOT): Promise<Servers> {
   const [servicePort, barePort] = [await freePort(), await freePort()];
-  const bare = startNode('bare-fastify', [path.join(BENCH_DIR, 'dist/bare-server.js')], { PATH: process.env.PATH, PORT: String(barePort) });
+  // Both servers run with the service's production Node flags: the ceiling is measured alike.
+  const nodeFlags = serviceNodeFlags(serviceRoot);
+  const bare = startNode('bare-fastify', [...nodeFlags, path.join(BENCH_DIR, 'dist/bare-server.js')], { PATH: process.env.PATH, PORT: String(barePort) });
   cleanup.add('stop the bare server', () => stopChild(bare));
   const serviceEnv: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
@@ -170,7 +172,7 @@ export async function startServers(env: Environment, cleanup: Cleanup, profileOu
     ...(profileOut ? { BENCH_PROFILE_OUT: profileOut } : {}),
   };
   const main = path.join(serviceRoot, 'dist/main.js');
-  const args = profileOut ? ['--require', path.join(BENCH_DIR, 'dist/profiler-preload.js'), main] : [main];
+  const args = [...nodeFlags, ...(profileOut ? ['--require', path.join(BENCH_DIR, 'dist/profiler-preload.js')] : []), main];
   const name = serviceRoot === ROOT ? 'service' : `service-${path.basename(serviceRoot)}`;
   // BENCH_SERVICE_LOG=1 keeps the service's log (one line per request: large) in bench/tmp/, for debugging.
   const stdout = process.env.BENCH_SERVICE_LOG === '1' ? path.join(TMP_DIR, `${name}.log`) : undefined;

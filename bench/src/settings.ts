@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
 /** Project root: bench/dist/*.js → ../.. */
@@ -62,4 +63,17 @@ export function readSettings(argv: string[], env: NodeJS.ProcessEnv): Settings {
     adminDatabaseUrl: env.BENCH_DATABASE_ADMIN_URL || 'postgresql://postgres@127.0.0.1:5432/postgres',
     redisUrl: env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379/14',
   };
+}
+
+/**
+ * The Node flags the service runs with in production: those of `npm run serve` in the checkout's
+ * package.json (`node <flags> dist/main.js`), so the bench measures the service as it is started.
+ */
+export function serviceNodeFlags(root: string): string[] {
+  const { scripts } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
+  const words = (scripts?.serve ?? 'node dist/main.js').trim().split(/\s+/);
+  if (words[0] !== 'node' || words.at(-1) !== 'dist/main.js') {
+    throw new Error(`package.json "serve" must be "node [flags] dist/main.js" (got "${scripts?.serve}")`);
+  }
+  return words.slice(1, -1);
 }
