@@ -207,6 +207,11 @@ if (!shared) console.log('Skipping the graceful shutdown tests: no PostgreSQL/Re
     const logged = new Set(requestLines.map((entry) => entry.request_id));
     const answered = [...outcomes, ...held].filter((o) => o.requestId && !o.problem);
     expect(answered.filter((o) => !logged.has(o.requestId)).map((o) => `${describeOutcome(o)} ${o.requestId}`)).toEqual([]);
+    // A refusal is one line, its own request line, naming the error code.
+    const refusals = requestLines.filter((entry) => (entry.res as { status?: number } | undefined)?.status === 401);
+    expect(refusals.length).toBeGreaterThan(0);
+    expect(new Set(refusals.map((entry) => (entry.res as { error_code?: string }).error_code))).toEqual(new Set(['INVALID_API_KEY']));
+    expect(parsed.filter((entry) => entry.context === 'Errors')).toEqual([]);
   });
 });
 

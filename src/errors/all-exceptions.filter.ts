@@ -24,11 +24,9 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const error = toAppError(exception, () => this.routeNotFound(request));
     this.metrics.observeError(error.code);
 
-    if (error.status >= 500) {
-      this.logger.error({ request_id: request.id, err: exception, code: error.code }, 'Request failed');
-    } else {
-      this.logger.log({ request_id: request.id, code: error.code, status: error.status }, error.message);
-    }
+    // A refusal is told by the request's own log line (its code); a failure gets a line with the cause.
+    if (error.status >= 500) this.logger.error({ request_id: request.id, err: exception, code: error.code }, 'Request failed');
+    if (request.context) request.context.errorCode = error.code;
     if (reply.sent) return;
 
     // Set again for requests that skipped the onRequest hooks (Fastify's 404 for `OPTIONS *`).

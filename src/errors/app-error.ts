@@ -32,17 +32,26 @@ export interface ErrorExtra {
   upgrade_url?: string;
 }
 
-/** The one error type services throw; the global filter turns it into the envelope. */
+/**
+ * The one error type services throw; the global filter turns it into the envelope. A 4xx one is
+ * an answer, not a fault: it is created without a stack trace (never logged; capturing one cost
+ * ~1.6 µs of every refused request — a 429 storm is made of them). 5xx keep theirs.
+ */
 export class AppError extends Error {
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    readonly extra: ErrorExtra = {},
-    /** Response headers that belong to this error (e.g. `Allow` on a 405). */
-    readonly headers: Record<string, string> = {},
-  ) {
+  readonly code: ErrorCode;
+  readonly extra: ErrorExtra;
+  /** Response headers that belong to this error (e.g. `Allow` on a 405). */
+  readonly headers: Record<string, string>;
+
+  constructor(code: ErrorCode, message: string, extra: ErrorExtra = {}, headers: Record<string, string> = {}) {
+    const stackTraceLimit = Error.stackTraceLimit;
+    if (ERROR_STATUS[code] < 500) Error.stackTraceLimit = 0;
     super(message);
+    Error.stackTraceLimit = stackTraceLimit;
     this.name = 'AppError';
+    this.code = code;
+    this.extra = extra;
+    this.headers = headers;
   }
 
   get status(): number {

@@ -18,4 +18,6 @@ export interface RequestContext {
   principal?: Principal;
   /** Set by admission; written as rate-limit headers on every response. */
   rateLimit?: RateLimitState;
+  /** The error code the request was answered with, for its log line (set by the filter). */
+  errorCode?: string;
 }

@@ -4,7 +4,7 @@ import { callerRequestId } from './request-id';
 
 /**
  * One line per answered request, at `info`: method, path (an API key pasted into it redacted),
- * status and time taken — never headers, never bodies. Written from Fastify's `onResponse`, so
+ * status, the error code if it was refused, and time taken — never headers, never bodies. Written from Fastify's `onResponse`, so
  * refusals before any route (401, 404, a malformed body) are logged like every other answer.
  */
 export class RequestLog {
@@ -24,7 +24,7 @@ export class RequestLog {
       {
         request_id: request.id,
         req: { method: request.method, url, caller_request_id: callerRequestId(request.headers['x-request-id']) },
-        res: { status: reply.statusCode },
+        res: { status: reply.statusCode, error_code: request.context?.errorCode },
         responseTime: Math.round(reply.elapsedTime),
       },
       `${request.method} ${url} ${reply.statusCode}`,
