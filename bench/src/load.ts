@@ -31,6 +31,8 @@ export interface LoadResult {
   serverCpuMicros?: number;
   /** Redis server CPU time per response, µs. */
   redisCpuMicros?: number;
+  /** The load generator's CPU time per response, µs (autocannon runs in the bench's own process). */
+  loadCpuMicros?: number;
 }
 
 /** One fixed-duration autocannon run at a fixed number of connections. */

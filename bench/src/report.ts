@@ -55,6 +55,7 @@ const perRequest = (count: number, requests: number): string => (requests === 0 
 interface Aggregate {
   cpu: number;
   redisCpu: number;
+  loadCpu: number;
   rps: number;
   p50: number;
   p99: number;
@@ -75,6 +76,7 @@ export function aggregate(rounds: LoadResult[][], id: Scenario['id']): Aggregate
   return {
     cpu: median(runs.map(({ own }) => own.serverCpuMicros ?? NaN)),
     redisCpu: median(runs.map(({ own }) => own.redisCpuMicros ?? NaN)),
+    loadCpu: median(runs.map(({ own }) => own.loadCpuMicros ?? NaN)),
     rps: median(runs.map(({ own }) => own.rps)),
     p50: median(runs.map(({ own }) => own.p50)),
     p99: median(runs.map(({ own }) => own.p99)),
@@ -228,6 +230,8 @@ export function renderResults(data: ResultsData): string {
     '|---|---|---|',
     ...evaluateTargets(data).map(({ target, measured, met }) => `| ${target} | ${measured} | ${met ? 'yes' : '**no**'} |`),
     '',
+    ...machineBudget(data),
+    '',
     '## Work per request',
     '',
     '### Redis',
@@ -316,4 +320,41 @@ export function renderResults(data: ResultsData): string {
   });
   push('', '## Profile', '', data.profileNote ?? 'No profile yet: `npm run bench -- --profile` profiles S2 and writes bench/PROFILE.md.', '');
   return lines.join('\n');
+}
+
+/**
+ * The service, Redis and the load generator share the machine's cores, so the CPU all three
+ * spend per response bounds req/s whatever the service does: cores × 10⁶ µs ÷ their sum.
+ */
+function machineBudget(data: ResultsData): string[] {
+  const { cores } = data.machine;
+  const rows = data.scenarios.map((scenario) => {
+    const a = aggregate(data.rounds, scenario.id);
+    const redis = scenario.id === 'S0' ? 0 : a.redisCpu;
+    const sum = a.cpu + redis + a.loadCpu;
+    const ceiling = (cores * 1e6) / sum;
+    return (
+      `| ${scenario.id} | ${a.cpu.toFixed(0)} | ${scenario.id === 'S0' ? '—' : redis.toFixed(0)} | ${a.loadCpu.toFixed(0)} | ${sum.toFixed(0)} | ` +
+      `${fmtInt(ceiling)} | ${fmtInt(a.rps)} (${((a.rps / ceiling) * 100).toFixed(0)}%) |`
+    );
+  });
+  const [s0, s2] = [aggregate(data.rounds, 'S0'), aggregate(data.rounds, 'S2')];
+  const target = 0.35 * s0.rps;
+  const allowed = (cores * 1e6) / target;
+  const others = s2.redisCpu + s2.loadCpu;
+  return [
+    '### Where the machine\'s CPU goes',
+    '',
+    `CPU per response in µs, by process (medians over rounds). The ${cores} cores give ${cores} × 10⁶ µs a second, so the sum bounds ` +
+      'req/s whatever the service does. The load generator is the bench process itself (autocannon and latency recording); it parses ' +
+      'every response, so it pays for the service\'s headers too.',
+    '',
+    '| scenario | server under test | Redis | load generator | sum | ceiling req/s (cores ÷ sum) | measured req/s (share of ceiling) |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+    ...rows,
+    '',
+    `For S2 to reach 0.35× S0 (${fmtInt(target)} req/s) the three may spend ${allowed.toFixed(0)} µs per response together. Redis and the ` +
+      `load generator took ${others.toFixed(0)}, which leaves the service ${Math.max(0, allowed - others).toFixed(0)} µs; it spent ` +
+      `${s2.cpu.toFixed(0)} (${fmtRatio(s2.cpu / s0.cpu)} bare Fastify's ${s0.cpu.toFixed(0)}). Where it goes: [PROFILE.md](PROFILE.md).`,
+  ];
 }

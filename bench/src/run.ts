@@ -194,7 +194,12 @@ async function call(url: string, init: RequestInit = {}): Promise<{ status: numb
 /** drive(), plus how much CPU the rest of the machine took meanwhile. */
 export async function driveObserved(servers: Servers, scenario: Scenario, connections: number, seconds: number): Promise<LoadResult> {
   const server = scenario.id === 'S0' ? servers.bare.pid : servers.service.pid;
-  const before = { machine: cpuSnapshot(servers.pids), server: processTicks(server), redis: servers.redisPid ? processTicks(servers.redisPid) : 0 };
+  const before = {
+    machine: cpuSnapshot(servers.pids),
+    server: processTicks(server),
+    redis: servers.redisPid ? processTicks(servers.redisPid) : 0,
+    load: processTicks(process.pid),
+  };
   const result = await drive(scenario, connections, seconds);
   const perResponse = (ticks: number) => (result.responses === 0 ? NaN : ((ticks / TICKS_PER_SECOND) * 1e6) / result.responses);
   return {
@@ -202,6 +207,7 @@ export async function driveObserved(servers: Servers, scenario: Scenario, connec
     otherCpu: otherShare(before.machine, cpuSnapshot(servers.pids)),
     serverCpuMicros: perResponse(processTicks(server) - before.server),
     redisCpuMicros: servers.redisPid ? perResponse(processTicks(servers.redisPid) - before.redis) : undefined,
+    loadCpuMicros: perResponse(processTicks(process.pid) - before.load),
   };
 }
 
