@@ -2,12 +2,15 @@ import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { promisify } from 'node:util';
+import Redis from 'ioredis';
 import type request from 'supertest';
 import { generateKey } from '../src/api-keys/key-format';
 import { UsageFlusher } from '../src/api-keys/usage/usage-flusher';
 import { UsageRepository } from '../src/api-keys/usage/usage.repository';
 import { AppConfig } from '../src/config/app-config';
 import { PrismaService } from '../src/database/prisma.service';
+import { AdmissionStore } from '../src/store/admission-store';
+import { usageNamespace } from '../src/store/usage-namespace';
 import { DatabaseBlocker } from './support/database-blocker';
 import { resetProcessLogger } from './support/process-logger';
 import { QueryCounter, startQueryCounter } from './support/query-counter';
@@ -508,15 +511,12 @@ describe.each(backends())('API keys on $name', (backend: Backend) => {
     }
   });
 
-  // Behaviour that needs an app of its own and does not depend on the backend: run on one only.
-  // Logs: on the first backend (the cheapest to start). The flush timer: on the embedded one,
-  // whose in-process store no other test run can drain (on a shared Redis, a concurrent jest run
-  // against another database takes pending usage with its own flush and drops it).
-  // Tests that need an app of their own run on one backend only (defined there, not skipped elsewhere).
+  // Behaviour that needs an app of its own and does not depend on the backend: run on one only
+  // (defined there, not skipped elsewhere). Logs: on the first backend (the cheapest to start).
   const once: jest.It = backend.name === backends()[0].name ? it : ((() => undefined) as unknown as jest.It);
-  const onEmbedded: jest.It = backend.shared ? ((() => undefined) as unknown as jest.It) : it;
 
-  onEmbedded('shows last_used_at within 10 s with the default flush interval (no manual flush)', async () => {
+  // On both: pending usage is kept per database, so no other test run's flush can take it.
+  it('shows last_used_at within 10 s with the default flush interval (no manual flush)', async () => {
     const plain = await startApp(backend, { authFailureMax: 1_000_000 });
     try {
       const owner = await newOrganization(plain);
@@ -697,6 +697,47 @@ const shared = sharedBackend();
       const again = await b.http.delete(`/v1/api-keys/${key.id}`).set(bearer(org.key));
       expect(again.status).toBe(200);
       expect(again.body.revoked_at).toBe(revoked.body.revoked_at);
+    }
+  });
+
+  it('counts usage exactly once when a drainer dies holding a batch, before or after writing it', async () => {
+    const used = await createOnA('usage across a dying drainer');
+    // C: another instance of the deployment, on the same database address as A (B's goes through a
+    // counting proxy, hence another usage namespace: it keeps its own pending usage and batches).
+    const c = await startApp(shared!, QUIET);
+    const redis = new Redis(shared!.redisUrl!);
+    const batches = `lv:usage:${usageNamespace({ databaseUrl: shared!.databaseUrl, dataDir: '' })}:batches`;
+    const total = async () =>
+      ((await c.http.get(`/v1/api-keys/${used.id}/usage?granularity=day`).set(bearer(org.key))).body.data as { requests: number }[])
+        .reduce((sum, bucket) => sum + bucket.requests, 0);
+    /** A drain on A whose process "dies" in `write`: the claim is never released; then its time runs out. */
+    const dieWhileDraining = async (writeFirst: boolean) => {
+      let claimed!: () => void;
+      const holding = new Promise<void>((resolve) => (claimed = resolve));
+      void a.app.get(AdmissionStore).drainUsage(async (batch) => {
+        if (writeFirst) await a.app.get(UsageRepository).add(batch);
+        claimed();
+        await new Promise(() => undefined);
+      });
+      await holding;
+      expect(await redis.zcard(batches)).toBe(1);
+      await redis.zadd(batches, 0, (await redis.zrange(batches, 0, 0))[0]);
+    };
+    try {
+      for (let n = 0; n < 3; n++) expect((await a.http.get('/v1/organization').set(bearer(used.key))).status).toBe(200);
+      await dieWhileDraining(true); // wrote the batch, died before the store forgot it
+      await c.app.get(UsageFlusher).flush();
+      expect(await total()).toBe(3);
+
+      for (let n = 0; n < 2; n++) expect((await c.http.get('/v1/organization').set(bearer(used.key))).status).toBe(200);
+      await dieWhileDraining(false); // died before writing it
+      await c.app.get(UsageFlusher).flush();
+      expect(await total()).toBe(5);
+      expect(await redis.zcard(batches)).toBe(0);
+      expect(await redis.keys(`${batches.slice(0, -'batches'.length)}batch:*`)).toEqual([]);
+    } finally {
+      redis.disconnect();
+      await c.close();
     }
   });
 

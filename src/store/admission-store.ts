@@ -16,7 +16,11 @@ export abstract class AdmissionStore {
   abstract putOrganization(organizationId: string, tier: Tier): Promise<void>;
   /** The key's revocation time, for the re-check a write makes before it commits. */
   abstract keyRevokeAt(keyId: string): Promise<number | null>;
-  /** Hands the usage counted since the last drain to `write`; kept for the next drain if it throws. */
+  /**
+   * Hands the usage counted since the last drain to `write`, as batches. A batch whose `write`
+   * threw — or whose drainer died before the store forgot it — is handed out again, under the same
+   * id, so that `write` can apply each batch exactly once.
+   */
   abstract drainUsage(write: (batch: UsageBatch) => Promise<void>): Promise<void>;
   abstract publish(event: StoreEvent): Promise<void>;
   abstract subscribe(handler: (event: StoreEvent) => void): void;
@@ -67,6 +71,8 @@ export interface KeyState {
 }
 
 export interface UsageBatch {
+  /** Unique, and kept when the batch is handed out again. */
+  id: string;
   counts: UsageCount[];
   lastUsed: { keyId: string; atMs: number }[];
 }

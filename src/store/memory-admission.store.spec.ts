@@ -237,7 +237,7 @@ describe('MemoryAdmissionStore', () => {
       expect(write).not.toHaveBeenCalled();
     });
 
-    it('puts a batch back when the write fails, merged with what was counted meanwhile', async () => {
+    it('hands a batch whose write failed out again, whole and under its id, before what was counted since', async () => {
       await live();
       await store.admit(keyRequest());
       await store.admit(keyRequest());
@@ -249,15 +249,19 @@ describe('MemoryAdmissionStore', () => {
         throw failure;
       });
       await expect(store.drainUsage(failing)).rejects.toBe(failure);
-      expect(failing.mock.calls[0][0].counts).toEqual([{ keyId: 'key_a', minuteMs: T0 - (T0 % 60_000), requests: 2, rateLimited: 0 }]);
+      const failed = failing.mock.calls[0][0];
+      expect(failed.counts).toEqual([{ keyId: 'key_a', minuteMs: T0 - (T0 % 60_000), requests: 2, rateLimited: 0 }]);
 
       const write = jest.fn(async (_batch: UsageBatch) => undefined);
       await store.drainUsage(write);
-      expect(write).toHaveBeenCalledTimes(1);
-      const batch = write.mock.calls[0][0];
-      expect(batch.counts).toEqual([{ keyId: 'key_a', minuteMs: T0 - (T0 % 60_000), requests: 3, rateLimited: 0 }]);
-      // the last use is the latest one, not the put-back one
-      expect(batch.lastUsed).toEqual([{ keyId: 'key_a', atMs: T0 + 10 }]);
+      const [again, next] = write.mock.calls.map(([batch]) => batch);
+      // the same batch, so a writer that did apply it before failing can recognise it
+      expect(again).toEqual(failed);
+      expect(next.id).not.toBe(failed.id);
+      expect(next.counts).toEqual([{ keyId: 'key_a', minuteMs: T0 - (T0 % 60_000), requests: 1, rateLimited: 0 }]);
+      expect(next.lastUsed).toEqual([{ keyId: 'key_a', atMs: T0 + 10 }]);
+      await store.drainUsage(write);
+      expect(write).toHaveBeenCalledTimes(2);
     });
 
     it('keeps the last use through a failed write', async () => {

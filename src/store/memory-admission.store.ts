@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { newId } from '../database/ids';
 import type { Tier } from '../generated/prisma/enums';
 import {
   AdmissionStore, AdmitRequest, AdmitResult, KeyState, STATE_TTL_MS, StoreEvent, UsageBatch,
@@ -18,6 +19,8 @@ export class MemoryAdmissionStore extends AdmissionStore {
   private readonly organizations = new Map<string, { tier: Tier; staleAtMs: number }>();
   private readonly logs = new Map<string, SlidingLog>();
   private pendingUsage: Record<string, string> = {};
+  /** A batch handed out whose write has not succeeded yet. */
+  private unapplied?: UsageBatch;
   private readonly events = new EventEmitter();
   private lastNow = 0;
   private readonly sweeper = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS).unref();
@@ -74,21 +77,16 @@ export class MemoryAdmissionStore extends AdmissionStore {
   }
 
   async drainUsage(write: (batch: UsageBatch) => Promise<void>): Promise<void> {
-    const taken = this.pendingUsage;
-    if (Object.keys(taken).length === 0) return;
-    this.pendingUsage = {};
-    try {
-      await write(parseUsage(taken));
-    } catch (error) {
-      // Put the batch back under whatever was counted meanwhile, so nothing is lost.
-      for (const [field, value] of Object.entries(taken)) {
-        const current = this.pendingUsage[field];
-        this.pendingUsage[field] = field.endsWith('|u')
-          ? String(Math.max(Number(current ?? 0), Number(value)))
-          : String(Number(current ?? 0) + Number(value));
-      }
-      throw error;
+    // A batch whose write failed goes first, whole and under its id: the write may have landed.
+    if (this.unapplied) {
+      await write(this.unapplied);
+      this.unapplied = undefined;
     }
+    if (Object.keys(this.pendingUsage).length === 0) return;
+    this.unapplied = parseUsage(newId('usb'), this.pendingUsage);
+    this.pendingUsage = {};
+    await write(this.unapplied);
+    this.unapplied = undefined;
   }
 
   async publish(event: StoreEvent): Promise<void> {

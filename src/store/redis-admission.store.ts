@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import Redis from 'ioredis';
+import { newId } from '../database/ids';
 import type { Tier } from '../generated/prisma/enums';
 import { ADMIT_SCRIPT } from './admit.script';
 import {
@@ -8,7 +9,10 @@ import {
 import { parseUsage } from './usage-fields';
 
 const CHANNEL = 'lv:events';
-const PENDING_USAGE = 'lv:usage';
+/** How long a drainer holds a usage batch before another may take it over (its drainer died). */
+const USAGE_CLAIM_MS = 60_000;
+/** Batches one drain applies at most (abandoned ones first); the rest wait for the next drain. */
+const USAGE_BATCHES_PER_DRAIN = 10;
 
 const SEED_SCRIPT = `
 if redis.call('EXISTS', KEYS[1]) == 0 then
@@ -17,11 +21,30 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
 end
 return 1`;
 
+/**
+ * Hands the caller a usage batch to apply: an abandoned one (its claim ran out) first, else the
+ * pending hash, renamed into a new batch. KEYS: 1 pending hash, 2 batches (sorted set: id → claim
+ * deadline, ms), 3 the new batch's key. ARGV: 1 claim ms, 2 the new batch's id. Returns the id, or false.
+ */
+const CLAIM_USAGE_SCRIPT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local abandoned = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 1)
+if abandoned[1] then
+  redis.call('ZADD', KEYS[2], now + tonumber(ARGV[1]), abandoned[1])
+  return abandoned[1]
+end
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+redis.call('RENAME', KEYS[1], KEYS[3])
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[1]), ARGV[2])
+return ARGV[2]`;
+
 type AdmitReply = [AdmitOutcome, string, number, number, number, number];
 
 interface AdmissionCommands {
   lvAdmit(...args: (string | number)[]): Promise<AdmitReply>;
   lvSeed(...args: (string | number)[]): Promise<number>;
+  lvClaimUsage(...args: (string | number)[]): Promise<string | null>;
 }
 
 /**
@@ -35,11 +58,14 @@ export class RedisAdmissionStore extends AdmissionStore {
   private readonly handlers: ((event: StoreEvent) => void)[] = [];
   /** Since when the subscription has been up (ioredis re-subscribes on reconnect); null while down. */
   private subscribedSinceMs: number | null = null;
-  /** Where this instance parks a usage batch until PostgreSQL has it. */
-  private readonly flushKey = `lv:usage:flushing:${process.pid}:${Math.random().toString(36).slice(2)}`;
+  /** Pending usage, and its batches: per database (see usageNamespace), so deployments sharing a Redis keep theirs. */
+  private readonly pendingUsage: string;
+  private readonly usageBatches: string;
 
-  constructor(url: string) {
+  constructor(url: string, usageNamespace: string) {
     super();
+    this.pendingUsage = `lv:usage:${usageNamespace}`;
+    this.usageBatches = `${this.pendingUsage}:batches`;
     const options = {
       lazyConnect: false,
       enableOfflineQueue: false,
@@ -52,6 +78,7 @@ export class RedisAdmissionStore extends AdmissionStore {
     this.redis = new Redis(url, options) as Redis & AdmissionCommands;
     this.redis.defineCommand('lvAdmit', { numberOfKeys: 4, lua: ADMIT_SCRIPT });
     this.redis.defineCommand('lvSeed', { numberOfKeys: 1, lua: SEED_SCRIPT });
+    this.redis.defineCommand('lvClaimUsage', { numberOfKeys: 3, lua: CLAIM_USAGE_SCRIPT });
     this.subscriber = new Redis(url, { ...options, enableOfflineQueue: true, maxRetriesPerRequest: null });
     for (const connection of [this.redis, this.subscriber]) {
       connection.on('error', (error: Error) => this.logger.warn(`Redis: ${error.message}`));
@@ -82,7 +109,7 @@ export class RedisAdmissionStore extends AdmissionStore {
       `lv:k:${request.keyId ?? '-'}`,
       `lv:o:${request.organizationId ?? '-'}`,
       `lv:rl:${request.subject}`,
-      PENDING_USAGE,
+      this.pendingUsage,
       request.max,
       request.windowMs,
       request.entry,
@@ -119,17 +146,23 @@ export class RedisAdmissionStore extends AdmissionStore {
   }
 
   async drainUsage(write: (batch: UsageBatch) => Promise<void>): Promise<void> {
-    // A batch left by a failed write goes first; RENAME is atomic, so no count is read twice.
-    if (!(await this.redis.exists(this.flushKey))) {
+    for (let n = 0; n < USAGE_BATCHES_PER_DRAIN; n++) {
+      const newBatch = newId('usb');
+      const id = await this.redis.lvClaimUsage(this.pendingUsage, this.usageBatches, this.batchKey(newBatch), USAGE_CLAIM_MS, newBatch);
+      if (!id) return;
       try {
-        await this.redis.rename(PENDING_USAGE, this.flushKey);
+        await write(parseUsage(id, await this.redis.hgetall(this.batchKey(id))));
       } catch (error) {
-        if ((error as Error).message.includes('no such key')) return;
+        // Up for grabs again at once (this instance's next drain, or another's); the id stays.
+        await this.redis.zadd(this.usageBatches, 0, id).catch(() => undefined);
         throw error;
       }
+      await this.redis.multi().del(this.batchKey(id)).zrem(this.usageBatches, id).exec();
     }
-    await write(parseUsage(await this.redis.hgetall(this.flushKey)));
-    await this.redis.del(this.flushKey);
+  }
+
+  private batchKey(id: string): string {
+    return `${this.pendingUsage}:batch:${id}`;
   }
 
   async publish(event: StoreEvent): Promise<void> {

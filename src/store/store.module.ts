@@ -3,6 +3,7 @@ import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { AdmissionStore } from './admission-store';
 import { MemoryAdmissionStore } from './memory-admission.store';
 import { RedisAdmissionStore } from './redis-admission.store';
+import { usageNamespace } from './usage-namespace';
 
 @Global()
 @Module({
@@ -12,7 +13,7 @@ import { RedisAdmissionStore } from './redis-admission.store';
       inject: [APP_CONFIG],
       useFactory: async (config: AppConfig) => {
         if (!config.redisUrl) return new MemoryAdmissionStore();
-        const store = new RedisAdmissionStore(config.redisUrl);
+        const store = new RedisAdmissionStore(config.redisUrl, usageNamespace(config));
         // Redis down at start is not fatal: requests answer 503 until it comes back.
         if (!(await store.connected(5000))) new Logger(StoreModule.name).warn('Redis is not reachable yet; serving 503 until it is.');
         return store;

@@ -12,7 +12,7 @@ export function lastUsedField(keyId: string): string {
   return `${keyId}|u`;
 }
 
-export function parseUsage(fields: Record<string, string>): UsageBatch {
+export function parseUsage(id: string, fields: Record<string, string>): UsageBatch {
   const counts = new Map<string, UsageCount>();
   const lastUsed: UsageBatch['lastUsed'] = [];
   for (const [field, value] of Object.entries(fields)) {
@@ -27,5 +27,5 @@ export function parseUsage(fields: Record<string, string>): UsageBatch {
     else count.rateLimited += Number(value);
     counts.set(id, count);
   }
-  return { counts: [...counts.values()], lastUsed };
+  return { id, counts: [...counts.values()], lastUsed };
 }

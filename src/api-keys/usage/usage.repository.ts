@@ -9,13 +9,23 @@ export interface UsageBucket {
   rate_limited: number;
 }
 
+/** Long past any batch's second hand-out (a claim lasts a minute): the ids only guard against doubles. */
+const APPLIED_BATCHES_KEPT_DAYS = 7;
+
 @Injectable()
 export class UsageRepository {
   constructor(private readonly prisma: PrismaService) {}
 
-  /** Adds a drained batch: one statement for the counts, one for last use. */
+  /**
+   * Adds a drained batch once: its id is recorded in the same transaction, so a batch handed out
+   * again (its first writer died before the store forgot it) adds nothing. Then one statement for
+   * the counts, one for last use.
+   */
   async add(batch: UsageBatch): Promise<void> {
     await this.prisma.$transaction(async (tx) => {
+      const fresh = await tx.$executeRaw`INSERT INTO usage_batches (id) VALUES (${batch.id}) ON CONFLICT (id) DO NOTHING`;
+      if (fresh === 0) return;
+      await tx.$executeRaw`DELETE FROM usage_batches WHERE applied_at < now() - ${`${APPLIED_BATCHES_KEPT_DAYS} days`}::interval`;
       if (batch.counts.length > 0) {
         const { counts } = batch;
         await tx.$executeRaw`
