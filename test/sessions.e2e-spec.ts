@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { PrismaService } from '../src/database/prisma.service';
 import { OrganizationsService } from '../src/organizations/organizations.service';
 import { StytchFixture, hideStytchBaseUrlWarning } from './support/stytch-fixture';
 import { TestApp, backends, bearer, expectEnvelope, seedOrganization, sharedBackend, startApp } from './support/test-app';
@@ -93,6 +94,11 @@ describe.each(backends())('dashboard sessions on $name', (backend) => {
     const second = await target.http.get('/v1/session').set(await organization.member().auth()).expect(200);
     expect(second.body.organization_id).toBe(first.body.id);
     expect(await organizationsOf(target, organization.organizationId)).toHaveLength(1);
+    // its audit event names the request that brought it
+    const events = await target.app.get(PrismaService).auditEvent.findMany({ where: { organizationId: first.body.id } });
+    expect(events.map(({ type, actorType, actorId, requestId }) => ({ type, actorType, actorId, requestId }))).toEqual([
+      { type: 'organization.created', actorType: 'system', actorId: 'stytch', requestId: first.headers['x-request-id'] },
+    ]);
   });
 
   it('lets an admin create a key that works, and revoke it', async () => {

@@ -72,14 +72,15 @@ export class OrganizationsService {
   /**
    * The organization a Stytch organization maps to, created (tier free) on first sight. Two
    * instances seeing it at once both try; the unique column lets one win and the other reads it.
+   * `requestId`: the request whose session brought it (its audit event names it).
    */
-  async forStytchOrganization(stytchOrganizationId: string, slug: string): Promise<OrganizationRecord> {
+  async forStytchOrganization(stytchOrganizationId: string, slug: string, requestId: string): Promise<OrganizationRecord> {
     const cached = this.byStytchId.get(stytchOrganizationId);
     if (cached) return cached;
     let organization = await this.repository.findByStytchId(stytchOrganizationId);
     if (!organization) {
       try {
-        organization = await this.create({ name: slug, stytchOrganizationId }, { type: 'system', id: 'stytch' });
+        organization = await this.create({ name: slug, stytchOrganizationId }, { type: 'system', id: 'stytch', requestId });
       } catch (error) {
         if ((error as { code?: string }).code !== 'P2002') throw error;
         organization = await this.repository.findByStytchId(stytchOrganizationId);

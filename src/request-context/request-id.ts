@@ -1,4 +1,5 @@
 import { randomFillSync } from 'node:crypto';
+import { redactCredentials } from './redact';
 
 const ID_BYTES = 12;
 /** CSPRNG bytes for 256 ids: one call into the CSPRNG per 256 requests, not one per request. */
@@ -18,7 +19,10 @@ export function generateRequestId(): string {
 
 const CALLER_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-/** A caller's own correlation id is logged (never echoed) when it looks like an id. */
+/**
+ * A caller's own correlation id is logged (never echoed) when it looks like an id — and is not a
+ * credential pasted into the wrong header.
+ */
 export function callerRequestId(header: string | string[] | undefined): string | undefined {
-  return typeof header === 'string' && CALLER_REQUEST_ID.test(header) ? header : undefined;
+  return typeof header === 'string' && CALLER_REQUEST_ID.test(header) && redactCredentials(header) === header ? header : undefined;
 }

@@ -1,38 +1,48 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import { redactCredentials } from './redact';
 import { callerRequestId } from './request-id';
 
 /**
- * One line per answered request, at `info`: method, path (an API key pasted into it redacted),
- * status, the error code if it was refused, and time taken — never headers, never bodies. Written from Fastify's `onResponse`, so
- * refusals before any route (401, 404, a malformed body) are logged like every other answer.
+ * One line per request, at `info`: method, path (credentials pasted into it redacted), status, the
+ * error code if it was refused, and time taken — never headers, never bodies. Written from
+ * Fastify's `onResponse`, so refusals before any route (401, 404, a malformed body) are logged like
+ * every other answer, and from `onRequestAbort` for a request whose caller hung up first (a write
+ * it made may still have committed, under that request id).
  */
 export class RequestLog {
   constructor(private readonly logger: Logger) {}
 
   register(fastify: FastifyInstance): void {
     fastify.addHook('onResponse', (request, reply, done) => {
-      this.write(request, reply);
+      if (!request.raw.aborted) this.write(request, reply);
+      done();
+    });
+    fastify.addHook('onRequestAbort', (request, done) => {
+      this.writeAborted(request);
       done();
     });
   }
 
   write(request: FastifyRequest, reply: FastifyReply): void {
     if (!this.logger.isLevelEnabled('info')) return;
-    const url = redactKeys(request.url);
-    this.logger.info(
-      {
-        request_id: request.id,
-        req: { method: request.method, url, caller_request_id: callerRequestId(request.headers['x-request-id']) },
-        res: { status: reply.statusCode, error_code: request.context?.errorCode },
-        responseTime: Math.round(reply.elapsedTime),
-      },
-      `${request.method} ${url} ${reply.statusCode}`,
-    );
+    const { req, line } = describe(request);
+    const res = { status: reply.statusCode, error_code: request.context?.errorCode };
+    this.logger.info({ request_id: request.id, req, res, responseTime: Math.round(reply.elapsedTime) }, `${line} ${reply.statusCode}`);
+  }
+
+  writeAborted(request: FastifyRequest): void {
+    if (!this.logger.isLevelEnabled('info')) return;
+    const { req, line } = describe(request);
+    this.logger.info({ request_id: request.id, req, aborted: true }, `${line} aborted by the client`);
   }
 }
 
-/** A key pasted into a URL (`?api_key=luci_…`) must not reach the log with it. */
-function redactKeys(url: string): string {
-  return url.includes('luci_') ? url.replace(/luci_[A-Za-z0-9]+/g, 'luci_[REDACTED]') : url;
+/** The request as its log line shows it: method, path with credentials redacted, the caller's own id. */
+function describe(request: FastifyRequest): { req: Record<string, string | undefined>; line: string } {
+  const url = redactCredentials(request.url);
+  return {
+    req: { method: request.method, url, caller_request_id: callerRequestId(request.headers['x-request-id']) },
+    line: `${request.method} ${url}`,
+  };
 }

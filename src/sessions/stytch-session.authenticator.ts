@@ -47,7 +47,7 @@ export class StytchSessionAuthenticator extends SessionAuthenticator {
     if (token.length > MAX_TOKEN_LENGTH || !JWS_SHAPE.test(token)) throw invalidSession();
     const session = await this.verify(token, requestId);
     // Outside the try of verify(): a database outage here is a 503, not an invalid session.
-    const organization = await this.organizations.forStytchOrganization(session.organizationId, session.organizationSlug);
+    const organization = await this.organizations.forStytchOrganization(session.organizationId, session.organizationSlug, requestId);
     return {
       kind: 'member',
       requestId,

@@ -8,8 +8,8 @@ import { ENTERPRISE_ONLY, isEnterprisePath, routedPath } from './enterprise';
 /** The global guard: Enterprise capabilities for Enterprise organizations only. */
 @Injectable()
 export class TierGuard implements CanActivate {
-  /** Per handler: marked `@EnterpriseOnly()` (itself or its controller)? Metadata does not change. */
-  private readonly marked = new WeakMap<object, boolean>();
+  /** Per controller class and handler (handlers are shared by subclasses): marked `@EnterpriseOnly()`? */
+  private readonly marked = new WeakMap<object, WeakMap<object, boolean>>();
 
   constructor(
     private readonly reflector: Reflector,
@@ -25,11 +25,13 @@ export class TierGuard implements CanActivate {
   }
 
   private isGated(context: ExecutionContext, request: FastifyRequest): boolean {
-    const handler = context.getHandler();
-    let marked = this.marked.get(handler);
+    const [controller, handler] = [context.getClass(), context.getHandler()];
+    let byHandler = this.marked.get(controller);
+    if (!byHandler) this.marked.set(controller, (byHandler = new WeakMap()));
+    let marked = byHandler.get(handler);
     if (marked === undefined) {
-      marked = this.reflector.getAllAndOverride<boolean>(ENTERPRISE_ONLY, [handler, context.getClass()]) ?? false;
-      this.marked.set(handler, marked);
+      marked = this.reflector.getAllAndOverride<boolean>(ENTERPRISE_ONLY, [handler, controller]) ?? false;
+      byHandler.set(handler, marked);
     }
     return marked || isEnterprisePath(routedPath(request));
   }
