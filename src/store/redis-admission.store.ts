@@ -11,8 +11,8 @@ import { parseUsage } from './usage-fields';
 const CHANNEL = 'lv:events';
 /** How long a drainer holds a usage batch before another may take it over (its drainer died). */
 const USAGE_CLAIM_MS = 60_000;
-/** Batches one drain applies at most (abandoned ones first); the rest wait for the next drain. */
-const USAGE_BATCHES_PER_DRAIN = 10;
+/** Abandoned batches one drain takes over at most, before the pending usage; the rest wait. */
+const ABANDONED_BATCHES_PER_DRAIN = 10;
 
 const SEED_SCRIPT = `
 if redis.call('EXISTS', KEYS[1]) == 0 then
@@ -24,7 +24,8 @@ return 1`;
 /**
  * Hands the caller a usage batch to apply: an abandoned one (its claim ran out) first, else the
  * pending hash, renamed into a new batch. KEYS: 1 pending hash, 2 batches (sorted set: id → claim
- * deadline, ms), 3 the new batch's key. ARGV: 1 claim ms, 2 the new batch's id. Returns the id, or false.
+ * deadline, ms), 3 the new batch's key. ARGV: 1 claim ms, 2 the new batch's id.
+ * Returns {id, 'abandoned' | 'new'}, or false when there is nothing to drain.
  */
 const CLAIM_USAGE_SCRIPT = `
 local t = redis.call('TIME')
@@ -32,19 +33,19 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local abandoned = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 1)
 if abandoned[1] then
   redis.call('ZADD', KEYS[2], now + tonumber(ARGV[1]), abandoned[1])
-  return abandoned[1]
+  return {abandoned[1], 'abandoned'}
 end
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 redis.call('RENAME', KEYS[1], KEYS[3])
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[1]), ARGV[2])
-return ARGV[2]`;
+return {ARGV[2], 'new'}`;
 
 type AdmitReply = [AdmitOutcome, string, number, number, number, number];
 
 interface AdmissionCommands {
   lvAdmit(...args: (string | number)[]): Promise<AdmitReply>;
   lvSeed(...args: (string | number)[]): Promise<number>;
-  lvClaimUsage(...args: (string | number)[]): Promise<string | null>;
+  lvClaimUsage(...args: (string | number)[]): Promise<[string, 'abandoned' | 'new'] | null>;
 }
 
 /**
@@ -146,10 +147,13 @@ export class RedisAdmissionStore extends AdmissionStore {
   }
 
   async drainUsage(write: (batch: UsageBatch) => Promise<void>): Promise<void> {
-    for (let n = 0; n < USAGE_BATCHES_PER_DRAIN; n++) {
+    // Abandoned batches first, then the pending usage once: what is counted meanwhile waits for
+    // the next drain, so a drain is a bounded number of transactions however busy the service.
+    for (let n = 0; n <= ABANDONED_BATCHES_PER_DRAIN; n++) {
       const newBatch = newId('usb');
-      const id = await this.redis.lvClaimUsage(this.pendingUsage, this.usageBatches, this.batchKey(newBatch), USAGE_CLAIM_MS, newBatch);
-      if (!id) return;
+      const claimed = await this.redis.lvClaimUsage(this.pendingUsage, this.usageBatches, this.batchKey(newBatch), USAGE_CLAIM_MS, newBatch);
+      if (!claimed) return;
+      const [id, kind] = claimed;
       try {
         await write(parseUsage(id, await this.redis.hgetall(this.batchKey(id))));
       } catch (error) {
@@ -158,6 +162,7 @@ export class RedisAdmissionStore extends AdmissionStore {
         throw error;
       }
       await this.redis.multi().del(this.batchKey(id)).zrem(this.usageBatches, id).exec();
+      if (kind === 'new') return;
     }
   }
 
