@@ -33,9 +33,12 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     bodyLimit: BODY_LIMIT_BYTES,
     // Fastify accepts a hop count too; the adapter's option type omits it.
     trustProxy: config.trustProxy as boolean | string,
-    // Slow clients cannot hold a connection open forever.
+    // Slow clients cannot hold a connection open forever (applied in createHttpServer: Fastify
+    // sets them only on servers it creates). Idle keep-alive connections close after 5 s, Node's
+    // default, which this service has always run with (Fastify's own default is 72 s).
     requestTimeout: 30_000,
     connectionTimeout: 30_000,
+    keepAliveTimeout: 5_000,
     // `/v1/datasets/` is `/v1/datasets`; the route table answers the same way.
     routerOptions: { ignoreTrailingSlash: true },
     clientErrorHandler,

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import { IncomingMessage, Server, ServerResponse, createServer } from 'node:http';
 import type { Socket } from 'node:net';
 import { AppError } from './errors/app-error';
@@ -18,13 +18,22 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Soc
   endWithEnvelope(socket, 400, 'Bad Request', 'VALIDATION_FAILED', message);
 }
 
+/** How long a socket answered outside Fastify may take to close once answered. */
+const CLOSE_GRACE_MS = 5_000;
+
 /**
  * The HTTP server, with the cases Node would answer on its own (a bare 400 for a missing Host, a
  * 417 for an unknown Expect, a dropped socket for CONNECT) handed to Fastify or answered with the
- * envelope.
+ * envelope. Fastify applies its timeouts only to servers it creates, so they are applied here.
  */
-export function createHttpServer(handler: (request: IncomingMessage, response: ServerResponse) => void): Server {
+export function createHttpServer(
+  handler: (request: IncomingMessage, response: ServerResponse) => void,
+  options: Pick<FastifyServerOptions, 'connectionTimeout' | 'requestTimeout' | 'keepAliveTimeout'>,
+): Server {
   const server = createServer({ requireHostHeader: false }, handler);
+  if (options.connectionTimeout !== undefined) server.setTimeout(options.connectionTimeout);
+  if (options.requestTimeout !== undefined) server.requestTimeout = options.requestTimeout;
+  if (options.keepAliveTimeout !== undefined) server.keepAliveTimeout = options.keepAliveTimeout;
   // GET/HEAD bodies are never parsed: read them off the wire, so closing after the answer does not
   // reset a socket with unread bytes (the kernel would drop the unsent tail of a large response).
   server.prependListener('request', (request: IncomingMessage) => {
@@ -58,6 +67,10 @@ function endWithEnvelope(socket: Socket, status: number, reason: string, code: s
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
       `X-Request-Id: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
   );
+  // Node has detached its parser: drop whatever else arrives, so the peer's close is seen (a paused
+  // socket would stay half-open, holding server.close() forever); a peer that never closes is cut off.
+  socket.resume();
+  socket.setTimeout(CLOSE_GRACE_MS, () => socket.destroy());
 }
 
 const MAX_BODY_DEPTH = 32;

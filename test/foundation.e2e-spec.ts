@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { PrismaService } from '../src/database/prisma.service';
 import { OrganizationsService } from '../src/organizations/organizations.service';
 import { TcpProxy } from './support/tcp-proxy';
@@ -146,6 +147,21 @@ describe.each(backends())('foundation on $name', (backend: Backend) => {
     expect(Object.keys(response.body.paths)).toEqual(expect.arrayContaining(['/v1/api-keys', '/v1/api-keys/{id}', '/v1/organization']));
     expect(response.body.components.schemas.ErrorEnvelopeDto).toBeDefined();
     expect((await target.http.get('/docs')).status).toBe(200);
+  });
+
+  it('lets go of a connection it refused outside Fastify once the caller hangs up: close() does not wait on it', async () => {
+    const own = await startApp(backend);
+    const port = Number(new URL(own.url).port);
+    // CONNECT with a 200 KB body: answered 405 from the raw socket; the body is never read
+    const socket = net.connect(port, '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    const answer = new Promise<string>((resolve) => socket.once('data', (chunk: Buffer) => resolve(chunk.toString('latin1'))));
+    socket.write(`CONNECT /v1/datasets HTTP/1.1\r\nHost: x\r\nContent-Length: 200000\r\n\r\n${'x'.repeat(200_000)}`);
+    expect(await answer).toMatch(/^HTTP\/1\.1 405 /);
+    socket.destroy();
+    const started = Date.now();
+    await own.close();
+    expect(Date.now() - started).toBeLessThan(3_000);
   });
 });
 
