@@ -17,8 +17,8 @@ import { setupOpenApi } from './openapi';
 import { AdmissionService } from './rate-limiting/admission.service';
 import { registerRequestContextHooks } from './request-context/request-context.hooks';
 import { RequestLog } from './request-context/request-log';
-import { registerSecurityHeaders } from './security-headers';
 import { generateRequestId } from './request-context/request-id';
+import { registerSecurityHeaders } from './security-headers';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 

@@ -5,9 +5,8 @@ import type { AppConfig } from '../config/app-config';
 import { RequestLog } from './request-log';
 
 /**
- * pino through nestjs-pino, and `RequestLog` writing one line per answered request. A line
- * written while handling a request names its `request_id` itself (passed, not looked up: see
- * request-context.ts).
+ * pino through nestjs-pino, and `RequestLog` writing one line per request. A line written while
+ * handling a request names its `request_id` itself (passed, not looked up: see request-context.ts).
  * nestjs-pino's per-request middleware (pino-http: a child logger and a second async context per
  * request) is not mounted — it cost ~20 µs of every request (bench/PROFILE.md) for the same lines.
  */
