@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import net from 'node:net';
 import { PrismaService } from '../src/database/prisma.service';
 import { OrganizationsService } from '../src/organizations/organizations.service';
@@ -90,15 +91,22 @@ describe.each(backends())('foundation on $name', (backend: Backend) => {
     }
   });
 
-  it('answers a bug 500 INTERNAL_ERROR without internals', async () => {
+  it('answers a bug 500 INTERNAL_ERROR without internals, and logs it without them too', async () => {
     const organizations = target.app.get(OrganizationsService);
     const spy = jest.spyOn(organizations, 'record').mockRejectedValueOnce(new Error('SELECT secret FROM pg_shadow at /srv/app.ts:1'));
+    const logged = jest.spyOn(Logger.prototype, 'error');
     // a key not yet in the cache makes the guard read its organization
     const { key: freshKey } = await seedOrganization(target);
     const response = await target.http.get('/v1/organization').set(bearer(freshKey));
+    const lines = logged.mock.calls.map((call) => call.slice(0, 2));
     spy.mockRestore();
+    logged.mockRestore();
     expectEnvelope(response, 500, 'INTERNAL_ERROR');
     expect(JSON.stringify(response.body)).not.toMatch(/SELECT|pg_shadow|\.ts|at /);
+    // the one line it wrote: the request, the code, the cause's type — no message, no stack
+    expect(lines).toEqual([
+      [{ request_id: response.headers['x-request-id'], code: 'INTERNAL_ERROR', cause: [{ type: 'Error' }] }, 'Request failed'],
+    ]);
   });
 
   it('lets the dashboard origin call with Authorization and read our headers (CORS)', async () => {

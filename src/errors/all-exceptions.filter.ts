@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { MetricsService } from '../metrics/metrics.service';
 import { AppError } from './app-error';
 import { RouteTable } from './route-table';
-import { toAppError } from './to-app-error';
+import { describeFailure, toAppError } from './to-app-error';
 
 const MAX_PATH_IN_MESSAGE = 200;
 
@@ -24,8 +24,9 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const error = toAppError(exception, () => this.routeNotFound(request));
     this.metrics.observeError(error.code);
 
-    // A refusal is told by the request's own log line (its code); a failure gets a line with the cause.
-    if (error.status >= 500) this.logger.error({ request_id: request.id, err: exception, code: error.code }, 'Request failed');
+    // A refusal is told by the request's own log line (its code); a failure gets a line with its
+    // cause — types and codes, never a stack or a driver's message (which may quote the query).
+    if (error.status >= 500) this.logger.error({ request_id: request.id, code: error.code, cause: describeFailure(exception) }, 'Request failed');
     if (request.context) request.context.errorCode = error.code;
     if (reply.sent) return;
 

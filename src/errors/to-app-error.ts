@@ -34,6 +34,31 @@ function* chain(error: unknown): Generator<Record<string, unknown>> {
   }
 }
 
+/** Errors of the language itself: their messages describe code, never data. */
+const LANGUAGE_ERRORS = new Set(['TypeError', 'RangeError', 'ReferenceError', 'SyntaxError']);
+
+export interface FailureLink {
+  type: string;
+  code?: string;
+  message?: string;
+}
+
+/**
+ * A failure as a log line may show it: each link of the chain by type and code (SQLSTATE, Prisma
+ * or socket code) — no stack, and a message only for the language's own errors. Driver and Prisma
+ * messages quote queries and their arguments (a key hash in a `where`), so they stay out.
+ */
+export function describeFailure(error: unknown): FailureLink[] {
+  return [...chain(error)].map((link) => {
+    const type = typeof link.name === 'string' ? link.name : (link.constructor as { name?: string } | undefined)?.name ?? 'unknown';
+    return {
+      type,
+      ...(typeof link.code === 'string' ? { code: link.code } : {}),
+      ...(LANGUAGE_ERRORS.has(type) && typeof link.message === 'string' ? { message: link.message } : {}),
+    };
+  });
+}
+
 export function isUnavailable(error: unknown): boolean {
   for (const link of chain(error)) {
     if (typeof link.code === 'string' && UNAVAILABLE_CODES.has(link.code)) return true;
