@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
+import { describeFailure } from '../../errors/to-app-error';
 import { AdmissionStore } from '../../store/admission-store';
 import { UsageRepository } from './usage.repository';
 
@@ -38,8 +39,9 @@ export class UsageFlusher implements OnApplicationBootstrap, OnApplicationShutdo
     try {
       await this.flush();
     } catch (error) {
-      // The batch stays in the store and goes with the next flush.
-      this.logger.warn(`Usage flush postponed: ${(error as Error).message}`);
+      // The batch stays in the store and goes with the next flush. Types and codes only: a
+      // driver's message may quote the query.
+      this.logger.warn({ cause: describeFailure(error) }, 'Usage flush postponed');
     }
   }
 }
