@@ -1,7 +1,6 @@
 import cors from '@fastify/cors';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Logger } from 'nestjs-pino';
 import { registerInFlightRevocationCheck } from './api-keys/in-flight-revocation.hook';
 import { KeyRevocations } from './api-keys/key-revocations';
 import { AppModule } from './app.module';
@@ -16,6 +15,7 @@ import { MetricsService } from './metrics/metrics.service';
 import { setupOpenApi } from './openapi';
 import { AdmissionService } from './rate-limiting/admission.service';
 import { registerRequestContextHooks } from './request-context/request-context.hooks';
+import { PinoNestLogger } from './request-context/pino-nest-logger';
 import { RequestLog } from './request-context/request-log';
 import { generateRequestId } from './request-context/request-id';
 import { registerSecurityHeaders } from './security-headers';
@@ -55,7 +55,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     // Fastify's own JSON parser only; Nest's adds urlencoded bodies, which this API does not take.
     bodyParser: false,
   });
-  app.useLogger(app.get(Logger));
+  app.useLogger(app.get(PinoNestLogger));
   const fastify = app.getHttpAdapter().getInstance();
   // Hooks run in the order added: request id and context, security headers, CORS, then admission.
   registerRequestContextHooks(fastify);

@@ -12,7 +12,6 @@ import { PrismaService } from '../src/database/prisma.service';
 import { AdmissionStore } from '../src/store/admission-store';
 import { usageNamespace } from '../src/store/usage-namespace';
 import { DatabaseBlocker } from './support/database-blocker';
-import { resetProcessLogger } from './support/process-logger';
 import { QueryCounter, startQueryCounter } from './support/query-counter';
 import { TcpProxy } from './support/tcp-proxy';
 import {
@@ -588,7 +587,6 @@ describe.each(backends())('API keys on $name', (backend: Backend) => {
     const requestIds: string[] = [];
     let loud: TestApp | undefined;
     try {
-      resetProcessLogger();
       loud = await startApp(backend, { ...QUIET, logLevel: 'debug' });
       const owner = await seedOrganization(loud);
       logged.push(owner.key);
@@ -610,7 +608,6 @@ describe.each(backends())('API keys on $name', (backend: Backend) => {
     } finally {
       for (const spy of spies) spy.mockRestore();
       await loud?.close();
-      resetProcessLogger();
     }
     secrets.push(...logged);
     const text = captured.join('');

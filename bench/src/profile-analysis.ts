@@ -49,7 +49,7 @@ export interface ProfileSummary {
  * synchronously is not charged for everything downstream of it.
  */
 const OWNERS: Array<[string, string[]]> = [
-  ['logging: pino, pino-http, nestjs-pino', ['pino', 'pino-http', 'nestjs-pino', 'sonic-boom', 'pino-std-serializers', 'fast-redact', 'quick-format-unescaped', 'safe-stable-stringify', 'on-exit-leak-free', 'thread-stream', 'atomic-sleep']],
+  ['logging: pino', ['pino', 'sonic-boom', 'pino-std-serializers', 'fast-redact', 'quick-format-unescaped', 'safe-stable-stringify', 'on-exit-leak-free', 'thread-stream', 'atomic-sleep']],
   ['Nest core (router, guards, pipes, exception zone)', ['@nestjs/core', '@nestjs/common', 'reflect-metadata', 'iterare', 'uid', 'tslib']],
   ['Nest Fastify adapter + middie', ['@nestjs/platform-fastify', '@fastify/middie', 'path-to-regexp', 'reusify']],
   ['Fastify (routing, hooks, reply)', ['fastify', 'find-my-way', 'avvio', 'light-my-request', 'fast-json-stringify', '@fastify/error', 'fastq', 'toad-cache', 'process-warning', 'abstract-logging', 'fast-content-type-parse', 'secure-json-parse', '@fastify/proxy-addr', 'proxy-addr', '@fastify/forwarded', 'forwarded', 'ipaddr.js', 'fastify-plugin', 'rfdc', 'fast-querystring', 'fast-decode-uri-component', 'ret', 'safe-regex2', '@fastify/fast-json-stringify-compiler', '@fastify/ajv-compiler']],
