@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createApp } from './app.factory';
+import { environment } from './config/env-file';
 import { ConfigError, loadConfig } from './config/load-config';
 import { announceFirstStart } from './organizations/first-start';
 
@@ -12,7 +13,7 @@ const DRAIN_MS = 1_000;
 async function main(): Promise<void> {
   let config;
   try {
-    config = loadConfig(process.env);
+    config = loadConfig(environment());
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);
