@@ -12,6 +12,7 @@ import { ApiKeysRepository } from './api-keys.repository';
 import { CreateApiKeyDto } from './dto/create-api-key.dto';
 import { KeyRevocations } from './key-revocations';
 import { generateKey } from './key-format';
+import { keyStateOf } from './key-state';
 
 const KEY_ID = idPattern('key');
 
@@ -64,7 +65,7 @@ export class ApiKeysService {
       if (principal) await this.revocations.assertLive(principal);
       return created;
     });
-    await this.store.putKey(key.id, { revokeAtMs: null, expiresAtMs: key.expiresAt?.getTime() ?? null });
+    await this.store.putKey(key.id, keyStateOf(key));
     return { ...presentApiKey(key), key: secret };
   }
 
@@ -100,7 +101,7 @@ export class ApiKeysService {
       if (principal && principal.kind === 'api_key' && principal.key.id !== id) await this.revocations.assertLive(principal);
       // The store before the commit: if it cannot take the revocation, nothing is revoked (503),
       // rather than PostgreSQL saying "revoked" while the store keeps admitting the key.
-      await this.store.putKey(id, { revokeAtMs: now.getTime(), expiresAtMs: revoked.expiresAt?.getTime() ?? null });
+      await this.store.putKey(id, keyStateOf(revoked));
       return revoked;
     });
     await this.announceRevocation(key, principal);
@@ -147,10 +148,10 @@ export class ApiKeysService {
       });
       if (principal.kind === 'api_key' && principal.key.id !== id) await this.revocations.assertLive(principal);
       // As in revokeKey: the store learns when the old key stops before PostgreSQL commits it.
-      await this.store.putKey(id, { revokeAtMs: stopAt.getTime(), expiresAtMs: updated.expiresAt?.getTime() ?? null });
+      await this.store.putKey(id, keyStateOf(updated));
       return { old: updated, created: fresh };
     });
-    await this.store.putKey(created.key.id, { revokeAtMs: null, expiresAtMs: created.key.expiresAt?.getTime() ?? null });
+    await this.store.putKey(created.key.id, keyStateOf(created.key));
     await this.announceRevocation(old, principal);
     return { ...presentApiKey(created.key), key: created.secret };
   }
