@@ -9,11 +9,12 @@ import { AdmissionStore } from '../store/admission-store';
 import { ApiKeysRepository } from './api-keys.repository';
 import { KeyRevocations } from './key-revocations';
 import { hashKey, isWellFormedKey } from './key-format';
+import { keyStateOf } from './key-state';
 
 /**
  * `luci_…` credentials → principal, from memory in steady state: the key record is cached by
- * the SHA-256 of the secret. The cache decides nothing that can change — revocation, expiry and
- * tier are checked against the shared store by the admission guard on every request.
+ * the SHA-256 of the secret. The cache decides nothing that can change — revocation, expiry,
+ * tier and the key's own rate limit are read from the shared store by admission on every request.
  */
 @Injectable()
 export class CachedApiKeyAuthenticator extends ApiKeyAuthenticator {
@@ -53,7 +54,7 @@ export class CachedApiKeyAuthenticator extends ApiKeyAuthenticator {
   async seedState(principal: ApiKeyPrincipal): Promise<void> {
     const row = await this.repository.findById(principal.key.id);
     if (!row) return;
-    await this.store.seedKey(row.id, { revokeAtMs: row.revokedAt?.getTime() ?? null, expiresAtMs: row.expiresAt?.getTime() ?? null });
+    await this.store.seedKey(row.id, keyStateOf(row));
     await this.organizations.seedTier(row.organizationId);
   }
 }
@@ -64,10 +65,6 @@ function toRecord(row: ApiKey): KeyRecord {
     organizationId: row.organizationId,
     expiresAtMs: row.expiresAt?.getTime() ?? null,
     revokeAtMs: row.revokedAt?.getTime() ?? null,
-    rateLimit:
-      row.rateLimitMax !== null && row.rateLimitWindowSeconds !== null
-        ? { max: row.rateLimitMax, windowSeconds: row.rateLimitWindowSeconds }
-        : null,
   };
 }
 

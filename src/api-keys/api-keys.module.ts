@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ApiKeyAuthenticator } from '../auth/authenticators';
 import { OrganizationsModule } from '../organizations/organizations.module';
+import { ActiveKeyCap } from './active-key-cap';
 import { CachedApiKeyAuthenticator } from './api-key.authenticator';
 import { ApiKeysController } from './api-keys.controller';
 import { ApiKeysRepository } from './api-keys.repository';
@@ -14,6 +15,7 @@ import { UsageService } from './usage/usage.service';
   imports: [OrganizationsModule],
   controllers: [ApiKeysController],
   providers: [
+    ActiveKeyCap,
     ApiKeysRepository,
     ApiKeysService,
     KeyRevocations,

@@ -33,6 +33,25 @@ export class ApiKeysRepository {
     return tx.apiKey.update({ where: { id }, data });
   }
 
+  /**
+   * Holds the organization's row until the transaction ends, so that counting its keys and adding
+   * one cannot interleave with another instance's. `NO KEY UPDATE`: rows that merely reference the
+   * organization (audit events, datasets) are not held up by it.
+   */
+  async lockOrganization(tx: Prisma.TransactionClient, organizationId: string): Promise<void> {
+    await tx.$queryRaw`SELECT 1 FROM organizations WHERE id = ${organizationId} FOR NO KEY UPDATE`;
+  }
+
+  /** Keys that still work at `now`: not revoked (or revoked only later, a rotation's grace) and not expired. */
+  countActive(tx: Prisma.TransactionClient, organizationId: string, now: Date): Promise<number> {
+    return tx.apiKey.count({
+      where: {
+        organizationId,
+        AND: [{ OR: [{ revokedAt: null }, { revokedAt: { gt: now } }] }, { OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] }],
+      },
+    });
+  }
+
   transaction<T>(fn: (tx: Prisma.TransactionClient) => Promise<T>): Promise<T> {
     return this.prisma.$transaction(fn);
   }

@@ -1,17 +1,21 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { ApiKey, Prisma } from '../generated/prisma/client';
 import { Actor, Principal, actorOf } from '../auth/principal';
 import { assertMayManageKeys } from '../auth/roles';
 import { AuditService } from '../audit/audit.service';
+import { APP_CONFIG, AppConfig, RateLimitPolicy } from '../config/app-config';
 import { idPattern, newId } from '../database/ids';
 import { AppError } from '../errors/app-error';
 import { ListQueryDto, Page, toPage } from '../pagination/list-query.dto';
 import { AdmissionStore } from '../store/admission-store';
+import { ActiveKeyCap } from './active-key-cap';
 import { ApiKeyView, CreatedApiKeyView, presentApiKey } from './api-key.presenter';
 import { ApiKeysRepository } from './api-keys.repository';
 import { CreateApiKeyDto } from './dto/create-api-key.dto';
 import { KeyRevocations } from './key-revocations';
 import { generateKey } from './key-format';
+import { assertMayRotate, expiryProblem, operatorLimitProblems, rateLimitProblem } from './key-policy';
+import { keyStateOf } from './key-state';
 
 const KEY_ID = idPattern('key');
 
@@ -20,7 +24,7 @@ export interface NewKeyInput {
   name: string;
   environment?: CreateApiKeyDto['environment'];
   expiresAt?: Date | null;
-  rateLimit?: { max: number; windowSeconds: number } | null;
+  rateLimit?: RateLimitPolicy | null;
 }
 
 /** Creating, reading, revoking and rotating keys — always within the caller's organization. */
@@ -29,30 +33,30 @@ export class ApiKeysService {
   private readonly logger = new Logger(ApiKeysService.name);
 
   constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly repository: ApiKeysRepository,
     private readonly audit: AuditService,
     private readonly store: AdmissionStore,
     private readonly revocations: KeyRevocations,
+    private readonly cap: ActiveKeyCap,
   ) {}
 
+  /** Through the API: CONTRACT §5's bounds on a key's own limit and a key-made key's lifetime apply. */
   async create(principal: Principal, dto: CreateApiKeyDto): Promise<CreatedApiKeyView> {
     assertMayManageKeys(principal);
-    return this.issue(
-      {
-        organizationId: principal.organization.id,
-        name: dto.name,
-        environment: dto.environment,
-        expiresAt: dto.expires_at ?? null,
-        rateLimit: dto.rate_limit ? { max: dto.rate_limit.max, windowSeconds: dto.rate_limit.window_seconds } : null,
-      },
-      actorOf(principal),
-      principal,
-    );
+    const expiresAt = dto.expires_at ?? null;
+    const rateLimit = dto.rate_limit ? { max: dto.rate_limit.max, windowSeconds: dto.rate_limit.window_seconds } : null;
+    const problems = [rateLimit && rateLimitProblem(rateLimit, this.config.rateLimit), expiryProblem(principal, expiresAt)];
+    const details = problems.filter((problem) => problem !== null);
+    if (details.length > 0) throw AppError.validation('Request validation failed.', details);
+    const input = { organizationId: principal.organization.id, name: dto.name, environment: dto.environment, expiresAt, rateLimit };
+    return this.issue(input, actorOf(principal), principal);
   }
 
-  /** Also used by the admin command line (actor `system`, no principal). */
+  /** Also used by the admin command line (actor `system`, no principal): any limit, the same cap. */
   async issue(input: NewKeyInput, actor: Actor, principal?: Principal): Promise<CreatedApiKeyView> {
     const { key, secret } = await this.repository.transaction(async (tx) => {
+      await this.cap.assertRoomForNewKey(tx, input.organizationId);
       const created = await this.insertKey(tx, input, actor);
       await this.audit.record(tx, {
         organizationId: input.organizationId,
@@ -64,7 +68,7 @@ export class ApiKeysService {
       if (principal) await this.revocations.assertLive(principal);
       return created;
     });
-    await this.store.putKey(key.id, { revokeAtMs: null, expiresAtMs: key.expiresAt?.getTime() ?? null });
+    await this.store.putKey(key.id, keyStateOf(key));
     return { ...presentApiKey(key), key: secret };
   }
 
@@ -90,6 +94,39 @@ export class ApiKeysService {
     return this.revokeKey(key.organizationId, id, actor);
   }
 
+  /**
+   * For operators (admin command line): sets a key's own limit — looser than the platform's too —
+   * or, with null, returns it to the default. Running instances apply it from the key's next
+   * request: admission reads the limit from the key's state in the shared store (the one store
+   * call it makes anyway), written here before commit as a revocation is. No cache to drop, no
+   * event that an instance could miss, no cost per request.
+   */
+  async setRateLimit(keyId: string, limit: { max: number; windowSeconds: number } | null, actor: Actor): Promise<ApiKey> {
+    const problems = limit ? operatorLimitProblems(limit) : [];
+    if (problems.length > 0) throw AppError.validation('The rate limit is not valid.', problems);
+    const found = KEY_ID.test(keyId) ? await this.repository.findById(keyId) : null;
+    if (!found) throw AppError.notFound('API key');
+    return this.repository.transaction(async (tx) => {
+      // the update locks the row and returns its newest version: a revocation committed meanwhile is seen
+      const updated = await this.repository.update(tx, keyId, {
+        rateLimitMax: limit?.max ?? null,
+        rateLimitWindowSeconds: limit?.windowSeconds ?? null,
+      });
+      if (updated.revokedAt && updated.revokedAt <= new Date()) {
+        throw new AppError('CONFLICT', 'This API key is revoked; its rate limit cannot be changed.');
+      }
+      await this.audit.record(tx, {
+        organizationId: updated.organizationId,
+        type: 'api_key.rate_limit_changed',
+        actor,
+        target: { type: 'api_key', id: keyId },
+        data: { max: limit?.max ?? null, window_seconds: limit?.windowSeconds ?? null },
+      });
+      await this.store.putKey(keyId, keyStateOf(updated));
+      return updated;
+    });
+  }
+
   async revokeKey(organizationId: string, id: string, actor: Actor, principal?: Principal): Promise<ApiKey> {
     const now = new Date();
     const key = await this.repository.transaction(async (tx) => {
@@ -100,7 +137,7 @@ export class ApiKeysService {
       if (principal && principal.kind === 'api_key' && principal.key.id !== id) await this.revocations.assertLive(principal);
       // The store before the commit: if it cannot take the revocation, nothing is revoked (503),
       // rather than PostgreSQL saying "revoked" while the store keeps admitting the key.
-      await this.store.putKey(id, { revokeAtMs: now.getTime(), expiresAtMs: revoked.expiresAt?.getTime() ?? null });
+      await this.store.putKey(id, keyStateOf(revoked));
       return revoked;
     });
     await this.announceRevocation(key, principal);
@@ -113,7 +150,10 @@ export class ApiKeysService {
     const organizationId = principal.organization.id;
     const actor = actorOf(principal);
     const revokeAt = new Date(Date.now() + graceSeconds * 1000);
+    if (!KEY_ID.test(id)) throw AppError.notFound('API key');
     const { old, created } = await this.repository.transaction(async (tx) => {
+      // the organization's keys locked first: a concurrent rotation or create is counted after this one
+      await this.cap.assertRoomForRotation(tx, organizationId, graceSeconds);
       const current = await this.findIn(tx, organizationId, id);
       if (current.revokedAt && current.revokedAt <= new Date()) {
         throw new AppError('CONFLICT', 'This API key is revoked; a revoked key cannot be rotated. Create a new key instead.');
@@ -122,6 +162,7 @@ export class ApiKeysService {
       if (current.expiresAt && current.expiresAt <= new Date()) {
         throw new AppError('CONFLICT', 'This API key has expired; an expired key cannot be rotated. Create a new key instead.');
       }
+      assertMayRotate(principal, current);
       const fresh = await this.insertKey(
         tx,
         {
@@ -147,10 +188,10 @@ export class ApiKeysService {
       });
       if (principal.kind === 'api_key' && principal.key.id !== id) await this.revocations.assertLive(principal);
       // As in revokeKey: the store learns when the old key stops before PostgreSQL commits it.
-      await this.store.putKey(id, { revokeAtMs: stopAt.getTime(), expiresAtMs: updated.expiresAt?.getTime() ?? null });
+      await this.store.putKey(id, keyStateOf(updated));
       return { old: updated, created: fresh };
     });
-    await this.store.putKey(created.key.id, { revokeAtMs: null, expiresAtMs: created.key.expiresAt?.getTime() ?? null });
+    await this.store.putKey(created.key.id, keyStateOf(created.key));
     await this.announceRevocation(old, principal);
     return { ...presentApiKey(created.key), key: created.secret };
   }

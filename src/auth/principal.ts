@@ -8,18 +8,15 @@ export interface OrganizationRecord {
   createdAt: Date;
 }
 
-export interface RateLimitOverride {
-  max: number;
-  windowSeconds: number;
-}
-
-/** An API key as the hot path holds it (never the secret). */
+/**
+ * An API key as the hot path holds it (never the secret). Its own rate limit is not here: it can
+ * change, so admission reads it from the key's state in the shared store.
+ */
 export interface KeyRecord {
   id: string;
   organizationId: string;
   expiresAtMs: number | null;
   revokeAtMs: number | null;
-  rateLimit: RateLimitOverride | null;
 }
 
 export interface ApiKeyPrincipal {

@@ -9,6 +9,8 @@ export interface AppConfig {
   redisUrl?: string;
   dataDir: string;
   rateLimit: RateLimitPolicy;
+  /** Keys an organization may hold that still work (not revoked, not expired); rotation may go one over. */
+  maxActiveKeysPerOrganization: number;
   authFailureMax: number;
   stytch?: StytchConfig;
   upgradeUrl: string;

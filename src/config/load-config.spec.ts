@@ -9,6 +9,7 @@ describe('loadConfig', () => {
       redisUrl: undefined,
       dataDir: '.data',
       rateLimit: { max: 100, windowSeconds: 60 },
+      maxActiveKeysPerOrganization: 100,
       authFailureMax: 600,
       stytch: undefined,
       upgradeUrl: 'https://validate.lucitra.ai/settings/billing',
@@ -29,6 +30,7 @@ describe('loadConfig', () => {
       REDIS_URL: 'redis://cache:6379',
       RATE_LIMIT_MAX: '5',
       RATE_LIMIT_WINDOW_SECONDS: '10',
+      MAX_ACTIVE_KEYS_PER_ORGANIZATION: '25',
       STYTCH_PROJECT_ID: 'project-test-1',
       STYTCH_SECRET: 'secret-test-1',
       STYTCH_BASE_URL: 'http://127.0.0.1:9999',
@@ -39,6 +41,7 @@ describe('loadConfig', () => {
       port: 8080,
       redisUrl: 'redis://cache:6379',
       rateLimit: { max: 5, windowSeconds: 10 },
+      maxActiveKeysPerOrganization: 25,
       stytch: { projectId: 'project-test-1', secret: 'secret-test-1', baseUrl: 'http://127.0.0.1:9999' },
       logLevel: 'debug',
       metricsToken: 'm',
@@ -48,12 +51,14 @@ describe('loadConfig', () => {
   it('stops with a message naming every bad variable', () => {
     let error: unknown;
     try {
-      loadConfig({ PORT: 'eighty', RATE_LIMIT_MAX: '0', DATABASE_URL: 'mysql://x', LOG_LEVEL: 'loud', STYTCH_SECRET: 's' });
+      loadConfig({
+        PORT: 'eighty', RATE_LIMIT_MAX: '0', DATABASE_URL: 'mysql://x', LOG_LEVEL: 'loud', STYTCH_SECRET: 's', MAX_ACTIVE_KEYS_PER_ORGANIZATION: '0',
+      });
     } catch (caught) {
       error = caught;
     }
     expect(error).toBeInstanceOf(ConfigError);
     const message = (error as Error).message;
-    for (const name of ['PORT', 'RATE_LIMIT_MAX', 'DATABASE_URL', 'LOG_LEVEL', 'STYTCH_PROJECT_ID']) expect(message).toContain(name);
+    for (const name of ['PORT', 'RATE_LIMIT_MAX', 'DATABASE_URL', 'LOG_LEVEL', 'STYTCH_PROJECT_ID', 'MAX_ACTIVE_KEYS_PER_ORGANIZATION']) expect(message).toContain(name);
   });
 });

@@ -55,6 +55,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       max: int('RATE_LIMIT_MAX', 100, 1, 1_000_000),
       windowSeconds: int('RATE_LIMIT_WINDOW_SECONDS', 60, 1, 86_400),
     },
+    maxActiveKeysPerOrganization: int('MAX_ACTIVE_KEYS_PER_ORGANIZATION', 100, 1, 100_000),
     authFailureMax: int('AUTH_FAILURE_MAX', 600, 1, 1_000_000),
     stytch:
       stytchProjectId && stytchSecret

@@ -51,12 +51,12 @@ export class AdmissionService {
 
   private admitRequest(principal: Principal, requestId: string): AdmitRequest {
     if (principal.kind === 'api_key') {
-      const policy = principal.key.rateLimit ?? this.config.rateLimit;
+      // the default: a key with a limit of its own carries it in its store state
       return {
         subject: `k:${principal.key.id}`,
         entry: requestId,
-        max: policy.max,
-        windowMs: policy.windowSeconds * 1000,
+        max: this.config.rateLimit.max,
+        windowMs: this.config.rateLimit.windowSeconds * 1000,
         keyId: principal.key.id,
         organizationId: principal.organization.id,
         usageKeyId: principal.key.id,

@@ -36,6 +36,7 @@ export interface AdmitRequest {
   subject: string;
   /** Unique per request (the request id): one entry of the sliding log. */
   entry: string;
+  /** The limit, unless the key's state carries one of its own (`KeyState.rateLimit`). */
   max: number;
   windowMs: number;
   /** Check this key's revocation and expiry state. */
@@ -68,6 +69,11 @@ export interface KeyState {
   /** Unix ms from which the key is refused; null while it is live. */
   revokeAtMs: number | null;
   expiresAtMs: number | null;
+  /**
+   * The key's own limit, applied instead of the request's; null or absent: the request's (the
+   * default). Here rather than in a cached key record, so a change holds from the next request.
+   */
+  rateLimit?: { max: number; windowMs: number } | null;
 }
 
 export interface UsageBatch {

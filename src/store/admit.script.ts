@@ -2,9 +2,9 @@
 export const ADMIT_SCRIPT = `
 -- One request's admission, atomically, on Redis's own clock (CONTRACT §5, issue 3 + 4).
 -- KEYS: 1 key state hash, 2 organization state hash, 3 sliding log (sorted set), 4 pending usage hash
--- ARGV: 1 max, 2 window ms, 3 log entry (unique), 4 check key state '1'|'0', 5 read tier '1'|'0',
---       6 usage field prefix (the key id) or ''
--- Returns {outcome, tier, limit, remaining, reset ms, retry ms}
+-- ARGV: 1 max, 2 window ms (unless the key state carries its own), 3 log entry (unique),
+--       4 check key state '1'|'0', 5 read tier '1'|'0', 6 usage field prefix (the key id) or ''
+-- Returns {outcome, tier, limit, remaining, reset ms, retry ms, window ms}
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local max = tonumber(ARGV[1])
@@ -13,15 +13,21 @@ local window = tonumber(ARGV[2])
 local tier = ''
 if ARGV[5] == '1' then
   tier = redis.call('HGET', KEYS[2], 'tier')
-  if not tier then return {'missing', '', max, 0, 0, 0} end
+  if not tier then return {'missing', '', max, 0, 0, 0, window} end
 end
 if ARGV[4] == '1' then
-  local state = redis.call('HMGET', KEYS[1], 'rv', 'ex')
-  if not state[1] then return {'missing', tier, max, 0, 0, 0} end
+  local state = redis.call('HMGET', KEYS[1], 'rv', 'ex', 'lm', 'lw')
+  -- no 'lm': a state from before keys carried their limit here; the seed fills it in
+  if not state[1] or not state[3] then return {'missing', tier, max, 0, 0, 0, window} end
   local revokeAt = tonumber(state[1])
   local expiresAt = tonumber(state[2])
-  if revokeAt > 0 and revokeAt <= now then return {'revoked', tier, max, 0, 0, 0} end
-  if expiresAt > 0 and expiresAt <= now then return {'expired', tier, max, 0, 0, 0} end
+  if revokeAt > 0 and revokeAt <= now then return {'revoked', tier, max, 0, 0, 0, window} end
+  if expiresAt > 0 and expiresAt <= now then return {'expired', tier, max, 0, 0, 0, window} end
+  -- the key's own limit (lm 0: none)
+  if tonumber(state[3]) > 0 then
+    max = tonumber(state[3])
+    window = tonumber(state[4])
+  end
 end
 
 -- Sliding log: an entry counts while it is younger than the window; rejected requests add none.
@@ -52,5 +58,5 @@ if ARGV[6] ~= '' then
   redis.call('HINCRBY', KEYS[4], ARGV[6] .. '|' .. minute .. '|' .. kind, 1)
   redis.call('HSET', KEYS[4], ARGV[6] .. '|u', now)
 end
-return {outcome, tier, max, remaining, reset, retry}
+return {outcome, tier, max, remaining, reset, retry, window}
 `;

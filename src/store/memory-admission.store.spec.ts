@@ -200,6 +200,17 @@ describe('MemoryAdmissionStore', () => {
       // 5 in the window, limit now 3: the third entry (T0 + 200) must leave first
       expect(await store.admit(keyRequest({ max: 3 }))).toMatchObject({ outcome: 'limited', rateLimit: { remaining: 0, retryAfterMs: 700 } });
     });
+
+    it('applies the limit a key carries in its state over the request’s, from the next request after a put', async () => {
+      await store.putOrganization('org_a', 'free');
+      await store.putKey('key_a', { revokeAtMs: null, expiresAtMs: null, rateLimit: { max: 2, windowMs: 10_000 } });
+      expect(await store.admit(keyRequest())).toMatchObject({ outcome: 'ok', rateLimit: { limit: 2, remaining: 1, windowSeconds: 10, resetAtMs: T0 + 10_000 } });
+      expect(await store.admit(keyRequest())).toMatchObject({ outcome: 'ok', rateLimit: { limit: 2, remaining: 0 } });
+      expect(await store.admit(keyRequest())).toMatchObject({ outcome: 'limited', rateLimit: { limit: 2, retryAfterMs: 10_000 } });
+      // cleared: the request's limit (3 per second) again
+      await store.putKey('key_a', { revokeAtMs: null, expiresAtMs: null, rateLimit: null });
+      expect(await store.admit(keyRequest())).toMatchObject({ outcome: 'ok', rateLimit: { limit: 3, remaining: 0, windowSeconds: 1 } });
+    });
   });
 
   describe('usage', () => {

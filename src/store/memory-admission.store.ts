@@ -27,7 +27,8 @@ export class MemoryAdmissionStore extends AdmissionStore {
 
   async admit(request: AdmitRequest): Promise<AdmitResult> {
     const now = this.now();
-    const unknown = { limit: request.max, remaining: 0, resetAtMs: 0, retryAfterMs: 0, windowSeconds: request.windowMs / 1000 };
+    let { max, windowMs } = request;
+    const unknown = { limit: max, remaining: 0, resetAtMs: 0, retryAfterMs: 0, windowSeconds: windowMs / 1000 };
     let tier: Tier | undefined;
     if (request.organizationId) {
       tier = this.fresh(this.organizations, request.organizationId, now)?.tier;
@@ -38,11 +39,13 @@ export class MemoryAdmissionStore extends AdmissionStore {
       if (!state) return { outcome: 'missing', tier, rateLimit: unknown };
       if (state.revokeAtMs !== null && state.revokeAtMs <= now) return { outcome: 'revoked', tier, rateLimit: unknown };
       if (state.expiresAtMs !== null && state.expiresAtMs <= now) return { outcome: 'expired', tier, rateLimit: unknown };
+      // the key's own limit, over the request's (the default)
+      if (state.rateLimit) ({ max, windowMs } = state.rateLimit);
     }
 
     let log = this.logs.get(request.subject);
     if (!log) this.logs.set(request.subject, (log = new SlidingLog()));
-    const decision = log.admit(now, request.max, request.windowMs);
+    const decision = log.admit(now, max, windowMs);
     if (request.usageKeyId) {
       const minute = now - (now % 60_000);
       const field = usageField(request.usageKeyId, minute, decision.accepted ? 'r' : 'l');
@@ -52,7 +55,9 @@ export class MemoryAdmissionStore extends AdmissionStore {
     return {
       outcome: decision.accepted ? 'ok' : 'limited',
       tier,
-      rateLimit: { ...unknown, remaining: decision.remaining, resetAtMs: decision.resetAtMs, retryAfterMs: decision.retryAfterMs },
+      rateLimit: {
+        limit: max, windowSeconds: windowMs / 1000, remaining: decision.remaining, resetAtMs: decision.resetAtMs, retryAfterMs: decision.retryAfterMs,
+      },
     };
   }
 

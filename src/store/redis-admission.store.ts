@@ -14,10 +14,13 @@ const USAGE_CLAIM_MS = 60_000;
 /** Abandoned batches one drain takes over at most, before the pending usage; the rest wait. */
 const ABANDONED_BATCHES_PER_DRAIN = 10;
 
+/** Writes a state that is absent; of one that exists, only the fields it lacks (a newer write wins). */
 const SEED_SCRIPT = `
 if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('HSET', KEYS[1], unpack(ARGV, 2))
   redis.call('PEXPIRE', KEYS[1], ARGV[1])
+else
+  for i = 2, #ARGV, 2 do redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) end
 end
 return 1`;
 
@@ -40,7 +43,7 @@ redis.call('RENAME', KEYS[1], KEYS[3])
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[1]), ARGV[2])
 return {ARGV[2], 'new'}`;
 
-type AdmitReply = [AdmitOutcome, string, number, number, number, number];
+type AdmitReply = [AdmitOutcome, string, number, number, number, number, number];
 
 interface AdmissionCommands {
   lvAdmit(...args: (string | number)[]): Promise<AdmitReply>;
@@ -106,7 +109,7 @@ export class RedisAdmissionStore extends AdmissionStore {
   }
 
   async admit(request: AdmitRequest): Promise<AdmitResult> {
-    const [outcome, tier, limit, remaining, resetAtMs, retryAfterMs] = await this.redis.lvAdmit(
+    const [outcome, tier, limit, remaining, resetAtMs, retryAfterMs, windowMs] = await this.redis.lvAdmit(
       `lv:k:${request.keyId ?? '-'}`,
       `lv:o:${request.organizationId ?? '-'}`,
       `lv:rl:${request.subject}`,
@@ -121,7 +124,7 @@ export class RedisAdmissionStore extends AdmissionStore {
     return {
       outcome,
       tier: tier ? (tier as Tier) : undefined,
-      rateLimit: { limit, remaining, resetAtMs, retryAfterMs, windowSeconds: request.windowMs / 1000 },
+      rateLimit: { limit, remaining, resetAtMs, retryAfterMs, windowSeconds: windowMs / 1000 },
     };
   }
 
@@ -193,5 +196,6 @@ export class RedisAdmissionStore extends AdmissionStore {
 }
 
 function keyFields(state: KeyState): string[] {
-  return ['rv', String(state.revokeAtMs ?? 0), 'ex', String(state.expiresAtMs ?? 0)];
+  const { revokeAtMs, expiresAtMs, rateLimit } = state;
+  return ['rv', String(revokeAtMs ?? 0), 'ex', String(expiresAtMs ?? 0), 'lm', String(rateLimit?.max ?? 0), 'lw', String(rateLimit?.windowMs ?? 0)];
 }
