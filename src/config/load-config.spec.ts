@@ -61,4 +61,13 @@ describe('loadConfig', () => {
     const message = (error as Error).message;
     for (const name of ['PORT', 'RATE_LIMIT_MAX', 'DATABASE_URL', 'LOG_LEVEL', 'STYTCH_PROJECT_ID', 'MAX_ACTIVE_KEYS_PER_ORGANIZATION']) expect(message).toContain(name);
   });
+
+  it('reads TRUST_PROXY in each of its forms and names it when an entry is not an address', () => {
+    expect(loadConfig({ TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+    expect(loadConfig({ TRUST_PROXY: '2' }).trustProxy).toBe(2);
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1,::1,fd00::/8,loopback' }).trustProxy).toBe('10.0.0.0/8, 127.0.0.1,::1,fd00::/8,loopback');
+    for (const bad of ['foo', '10.0.0.0/33', '10.0.0.1,proxy.internal', '::1/129', '10.0.0.0/8/8']) {
+      expect(() => loadConfig({ TRUST_PROXY: bad })).toThrow(/TRUST_PROXY must be/);
+    }
+  });
 });

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { AppConfig, LOG_LEVELS, LogLevel } from './app-config';
 
 export class ConfigError extends Error {}
@@ -65,7 +66,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     dashboardOrigin: url('DASHBOARD_ORIGIN', ['http:', 'https:'], 'https://validate.lucitra.ai')!,
     logLevel,
     metricsToken: read('METRICS_TOKEN'),
-    trustProxy: parseTrustProxy(read('TRUST_PROXY')),
+    trustProxy: parseTrustProxy(read('TRUST_PROXY'), problems),
     usageFlushIntervalMs: int('USAGE_FLUSH_INTERVAL_MS', 5000, 100, 600_000),
   };
 
@@ -76,9 +77,25 @@ export function loadConfig(env: Env = process.env): AppConfig {
 }
 
 /** `true`/`false`, a hop count, or a comma-separated list of addresses/CIDRs (Fastify's forms). */
-function parseTrustProxy(raw: string | undefined): boolean | string | number {
+function parseTrustProxy(raw: string | undefined, problems: string[]): boolean | string | number {
   if (raw === undefined || raw === 'false') return false;
   if (raw === 'true') return true;
   if (/^\d+$/.test(raw)) return Number(raw);
+  const bad = raw.split(',').map((entry) => entry.trim()).filter((entry) => !isProxyAddress(entry));
+  if (bad.length > 0) {
+    problems.push(`TRUST_PROXY must be true, false, a hop count, or comma-separated addresses/CIDRs (not "${bad.join('", "')}")`);
+    return false;
+  }
   return raw;
+}
+
+const NAMED_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** An address, an address/prefix-length, or one of the named ranges Fastify knows. */
+function isProxyAddress(entry: string): boolean {
+  if (NAMED_RANGES.has(entry)) return true;
+  const [address, bits, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
 }
