@@ -322,6 +322,8 @@ describe.each(backends())('API keys on $name', (backend: Backend) => {
     const bad = [
       new Date(Date.now() - 60_000).toISOString(), '1970-01-01T00:00:00Z', 'tomorrow', '2030-13-45T00:00:00Z', '', 12, true, [], {},
       '+010000-01-01T00:00:00Z', '+275760-09-13T00:00:00.000Z',
+      // numbers are refused, not read as milliseconds (or seconds); loose date forms likewise
+      Date.now() + 86_400_000, Math.floor(Date.now() / 1000) + 86_400, 'March 5, 2030',
     ];
     for (const expires_at of bad) {
       const response = await target.http.post('/v1/api-keys').set(bearer(org.key)).send({ name: 'bad expiry', expires_at });

@@ -3,7 +3,7 @@ import { Type } from 'class-transformer';
 import {
   IsDate, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Max, MaxDate, MaxLength, Min, MinDate, ValidateNested,
 } from 'class-validator';
-import { LATEST_DATE } from '../../validation/date-bounds';
+import { LATEST_DATE, ToIsoDate } from '../../validation/date-bounds';
 import { IsPlainName } from '../../validation/text';
 
 export const ENVIRONMENTS = ['development', 'staging', 'production'] as const;
@@ -38,8 +38,8 @@ export class CreateApiKeyDto {
 
   @ApiPropertyOptional({ type: String, format: 'date-time', description: 'Must be in the future' })
   @IsOptional()
-  @Type(() => Date)
-  @IsDate({ message: 'expires_at must be an ISO-8601 date-time' })
+  @ToIsoDate()
+  @IsDate({ message: 'expires_at must be an ISO-8601 date-time string, such as 2027-01-31T00:00:00Z (numbers are not accepted)' })
   @MinDate(() => new Date(), { message: 'expires_at must be in the future' })
   @MaxDate(LATEST_DATE, { message: 'expires_at must be before the year 10000' })
   expires_at?: Date;
