@@ -228,6 +228,11 @@ describe.each(backends())('dashboard sessions with other configurations on $name
     const fixture = keep(await StytchFixture.start());
     const target = keep(await startApp(backend, { stytch: fixture.config, authFailureMax: 1_000_000 }));
     const member = stytchOrganization(fixture).member();
+    // a header that names no RS256 key is refused before any download
+    for (const token of ['eyJhbGciOiJIUzI1NiIsImtpZCI6ImsifQ.e30.c2ln', 'bm90IGpzb24.e30.c2ln', `${'a'.repeat(600)}.e30.c2ln`]) {
+      expectEnvelope(await target.http.get('/v1/session').set(bearer(token)), 401, 'INVALID_SESSION');
+    }
+    expect(fixture.hits).toBe(0);
     await target.http.get('/v1/session').set(await member.auth()).expect(200);
     expect(fixture.hits).toBe(1);
 
@@ -238,7 +243,6 @@ describe.each(backends())('dashboard sessions with other configurations on $name
       const responses = await Promise.all(tokens.map((token) => target.http.get('/v1/session').set(bearer(token))));
       for (const response of responses) expect(expectEnvelope(response, 401, 'INVALID_SESSION').message).toBe(INVALID_SESSION);
     };
-    const malformed = ['eyJhbGciOiJIUzI1NiJ9.e30.c2ln', 'bm90IGpzb24.e30.c2ln', `${'a'.repeat(600)}.e30.c2ln`];
     try {
       await invented(); // within 30 s of the last download: no call
       expect(fixture.hits).toBe(1);
@@ -246,7 +250,6 @@ describe.each(backends())('dashboard sessions with other configurations on $name
       await invented(); // one call, which fails...
       expect(fixture.hits).toBe(2);
       await invented(); // ...and none for 30 s after it
-      for (const token of malformed) expectEnvelope(await target.http.get('/v1/session').set(bearer(token)), 401, 'INVALID_SESSION');
       expect(fixture.hits).toBe(2);
       // tokens signed with the key in hand keep verifying, offline
       await target.http.get('/v1/session').set(await member.auth()).expect(200);
