@@ -162,8 +162,8 @@ describe.each(backends())('dashboard sessions on $name', (backend) => {
   it('picks up a rotated signing key (new kid) without a restart', async () => {
     const member = stytchOrganization(fixture).member();
     const beforeRotation = await member.auth();
-    // Whether or not this unknown kid made the SDK download the keys again, the last download
-    // is now less than 30 s old — the cooldown in which jose does not download them again.
+    // Whether or not this unknown kid made us download the keys again, the last download is now
+    // less than 30 s old — the interval in which they are not downloaded again.
     await target.http.get('/v1/session').set(bearer(await fixture.mint({ unknownKid: true }))).expect(401);
 
     await fixture.rotate();
@@ -171,7 +171,7 @@ describe.each(backends())('dashboard sessions on $name', (backend) => {
     expectEnvelope(await target.http.get('/v1/session').set(await member.auth()), 401, 'INVALID_SESSION');
     expect(fixture.hits).toBe(hits);
 
-    // 31 s later the new kid makes the SDK download the keys again.
+    // 31 s later the new kid makes us download the keys again.
     jumpClock(31_000);
     try {
       await target.http.get('/v1/session').set(await member.auth()).expect(200);
@@ -221,6 +221,57 @@ describe.each(backends())('dashboard sessions with other configurations on $name
     const target = keep(await startApp(backend, { stytch: config }));
     const response = await target.http.get('/v1/session').set(bearer(token));
     expect(expectEnvelope(response, 401, 'INVALID_SESSION').message).toBe(INVALID_SESSION);
+  });
+
+  // Moves the clock forward (and back to real time at the end).
+  it('calls a failing JWKS at most once per period, keeps verifying known keys, and picks up a new key once it recovers', async () => {
+    const fixture = keep(await StytchFixture.start());
+    const target = keep(await startApp(backend, { stytch: fixture.config, authFailureMax: 1_000_000 }));
+    const member = stytchOrganization(fixture).member();
+    // a header that names no RS256 key is refused before any download
+    for (const token of ['eyJhbGciOiJIUzI1NiIsImtpZCI6ImsifQ.e30.c2ln', 'bm90IGpzb24.e30.c2ln', `${'a'.repeat(600)}.e30.c2ln`]) {
+      expectEnvelope(await target.http.get('/v1/session').set(bearer(token)), 401, 'INVALID_SESSION');
+    }
+    expect(fixture.hits).toBe(0);
+    await target.http.get('/v1/session').set(await member.auth()).expect(200);
+    expect(fixture.hits).toBe(1);
+
+    fixture.failing = true;
+    /** 20 tokens at once, each under a kid nobody ever published. */
+    const invented = async () => {
+      const tokens = await Promise.all(Array.from({ length: 20 }, () => fixture.mint({ unknownKid: true, kid: `jwk-test-${randomUUID()}` })));
+      const responses = await Promise.all(tokens.map((token) => target.http.get('/v1/session').set(bearer(token))));
+      for (const response of responses) expect(expectEnvelope(response, 401, 'INVALID_SESSION').message).toBe(INVALID_SESSION);
+    };
+    try {
+      await invented(); // within 30 s of the last download: no call
+      expect(fixture.hits).toBe(1);
+      jumpClock(31_000);
+      await invented(); // one call, which fails...
+      expect(fixture.hits).toBe(2);
+      await invented(); // ...and none for 30 s after it
+      expect(fixture.hits).toBe(2);
+      // tokens signed with the key in hand keep verifying, offline
+      await target.http.get('/v1/session').set(await member.auth()).expect(200);
+      expect(fixture.hits).toBe(2);
+
+      jumpClock(31_000);
+      await invented(); // the second failure: none for a minute after it
+      jumpClock(31_000);
+      await invented();
+      expect(fixture.hits).toBe(3);
+
+      // Stytch answers again, with a new signing key: picked up once the minute is over
+      fixture.failing = false;
+      await fixture.rotate();
+      expectEnvelope(await target.http.get('/v1/session').set(await member.auth()), 401, 'INVALID_SESSION');
+      expect(fixture.hits).toBe(3);
+      jumpClock(30_000);
+      await target.http.get('/v1/session').set(await member.auth()).expect(200);
+      expect(fixture.hits).toBe(4);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('limits sessions per member: one member gets 429 while another of the same organization passes', async () => {

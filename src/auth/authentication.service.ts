@@ -22,7 +22,7 @@ export class AuthenticationService {
 
   async authenticate(request: FastifyRequest): Promise<Principal> {
     try {
-      const credential = bearerCredential(request.headers.authorization);
+      const credential = bearerCredential(request);
       return credential.startsWith(KEY_PREFIX)
         ? await this.apiKeys.authenticate(credential, request.id)
         : await this.sessions.authenticate(credential, request.id);

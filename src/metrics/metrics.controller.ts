@@ -1,6 +1,8 @@
-import { Controller, Get, Header, Headers, Inject } from '@nestjs/common';
+import { Controller, Get, Header, Inject, Req } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
+import type { FastifyRequest } from 'fastify';
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { refuseRepeatedAuthorization } from '../auth/bearer-credential';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { AppError } from '../errors/app-error';
 import { MetricsService } from './metrics.service';
@@ -16,9 +18,12 @@ export class MetricsController {
 
   @Get()
   @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
-  async scrape(@Headers('authorization') authorization?: string): Promise<string> {
-    if (this.config.metricsToken && !matches(authorization, `Bearer ${this.config.metricsToken}`)) {
-      throw new AppError('UNAUTHORIZED', 'GET /metrics needs Authorization: Bearer <METRICS_TOKEN>.');
+  async scrape(@Req() request: FastifyRequest): Promise<string> {
+    if (this.config.metricsToken) {
+      refuseRepeatedAuthorization(request.raw.rawHeaders);
+      if (!matches(request.headers.authorization, `Bearer ${this.config.metricsToken}`)) {
+        throw new AppError('UNAUTHORIZED', 'GET /metrics needs Authorization: Bearer <METRICS_TOKEN>.');
+      }
     }
     return this.metrics.registry.metrics();
   }

@@ -1,5 +1,5 @@
 import { randomFillSync } from 'node:crypto';
-import { redactCredentials } from './redact';
+import { isCredential } from './redact';
 
 const ID_BYTES = 12;
 /** CSPRNG bytes for 256 ids: one call into the CSPRNG per 256 requests, not one per request. */
@@ -24,5 +24,5 @@ const CALLER_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  * credential pasted into the wrong header.
  */
 export function callerRequestId(header: string | string[] | undefined): string | undefined {
-  return typeof header === 'string' && CALLER_REQUEST_ID.test(header) && redactCredentials(header) === header ? header : undefined;
+  return typeof header === 'string' && CALLER_REQUEST_ID.test(header) && !isCredential(header) ? header : undefined;
 }

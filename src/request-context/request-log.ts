@@ -1,16 +1,16 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import type { Logger } from 'pino';
-import { redactCredentials } from './redact';
+import { loggableUrl } from './redact';
 import { callerRequestId } from './request-id';
 
 /**
- * One line per request, at `info`: method, path (credentials pasted into it redacted), status, the
- * error code if it was refused, and time taken — never headers, never bodies. Written from
- * Fastify's `onResponse`, so refusals before any route (401, 404, a malformed body) are logged like
- * every other answer; and from `onRequestAbort` for a write whose caller hung up first (it may
- * still have committed, under that request id). Reads that are abandoned are not logged: they
- * change nothing, and the hook costs every request of its route a listener — on GET /v1/organization
- * it tripled the time spent in GC (bench, under the profiler).
+ * One line per request, at `info`: method, path (credentials pasted into it redacted; at most
+ * 2,048 characters), status, the error code if it was refused, and time taken — never headers,
+ * never bodies. Written from Fastify's `onResponse`, so refusals before any route (401, 404, a
+ * malformed body) are logged like every other answer; and from `onRequestAbort` for a write whose
+ * caller hung up first (it may still have committed, under that request id). Reads that are
+ * abandoned are not logged: they change nothing, and the hook costs every request of its route a
+ * listener — on GET /v1/organization it tripled the time spent in GC (bench, under the profiler).
  */
 const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
@@ -46,9 +46,9 @@ export class RequestLog {
   }
 }
 
-/** The request as its log line shows it: method, path with credentials redacted, the caller's own id. */
+/** The request as its log line shows it: method, path with credentials redacted and cut to size, the caller's own id. */
 function describe(request: FastifyRequest): { req: Record<string, string | undefined>; line: string } {
-  const url = redactCredentials(request.url);
+  const url = loggableUrl(request.url);
   return {
     req: { method: request.method, url, caller_request_id: callerRequestId(request.headers['x-request-id']) },
     line: `${request.method} ${url}`,

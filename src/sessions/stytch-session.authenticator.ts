@@ -1,11 +1,11 @@
 import { Logger } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
-import { B2BClient } from 'stytch';
 import { SessionAuthenticator } from '../auth/authenticators';
 import type { MemberPrincipal } from '../auth/principal';
 import type { StytchConfig } from '../config/app-config';
 import { AppError } from '../errors/app-error';
 import { OrganizationsService } from '../organizations/organizations.service';
+import { StytchClient, StytchSigningKeys, failureCode, signingKeyId } from './stytch-signing-keys';
 import { VerifiedSession, readVerifiedSession } from './verified-session';
 
 /** Stytch session JWTs are about 1 KB; anything far larger is not one and is not worth parsing. */
@@ -13,21 +13,20 @@ const MAX_TOKEN_LENGTH = 8192;
 /** A signed compact JWS: header.payload.signature, each base64url. */
 const JWS_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
-/** Failures of the JWKS download (jose error codes, or a socket errno) — an operator's problem, not the caller's. */
-const JWKS_FETCH_FAILURES = /^(ERR_JWKS_TIMEOUT|ERR_JWKS_INVALID|ERR_JOSE_GENERIC|E[A-Z]+)$/;
-
 /**
  * Stytch B2B session JWTs (the dashboard), verified offline by the Stytch SDK against the
  * project's JWKS. Only `authenticateJwtLocal` is used: `authenticateJwt` quietly calls Stytch's
  * API whenever local verification fails — for every forged or expired token too.
  *
- * Key fetching and caching is the SDK's (jose's remote JWK set): the set is cached for 10
- * minutes, and a token with an unknown `kid` (a rotated signing key) refetches it — at most
- * once per 30 s cooldown, so junk with invented kids cannot hammer Stytch.
+ * The keys are the SDK's (jose's remote JWK set), but when they are downloaded is decided by
+ * StytchSigningKeys: a token is handed to the SDK only once its `kid` is known to be in the set,
+ * so the SDK never downloads on its own — and junk with invented kids cannot make us call Stytch
+ * more than once per period, even while Stytch's endpoint fails.
  */
 export class StytchSessionAuthenticator extends SessionAuthenticator {
   private readonly logger = new Logger(StytchSessionAuthenticator.name);
-  private readonly client: B2BClient;
+  private readonly client: StytchClient;
+  private readonly keys: StytchSigningKeys;
   /**
    * Tokens already verified, until their own `exp`: the dashboard sends the same JWT (a 5-minute
    * one) with every call, and an RS256 check costs more than the rest of the request together
@@ -40,7 +39,8 @@ export class StytchSessionAuthenticator extends SessionAuthenticator {
     private readonly organizations: OrganizationsService,
   ) {
     super();
-    this.client = new B2BClient({ project_id: config.projectId, secret: config.secret, ...baseUrlOption(config.baseUrl) });
+    this.client = new StytchClient({ project_id: config.projectId, secret: config.secret, ...baseUrlOption(config.baseUrl) });
+    this.keys = new StytchSigningKeys(this.client.sessionKeySet);
   }
 
   async authenticate(token: string, requestId: string): Promise<MemberPrincipal> {
@@ -62,13 +62,18 @@ export class StytchSessionAuthenticator extends SessionAuthenticator {
   private async verify(token: string, requestId: string): Promise<VerifiedSession> {
     const known = this.verified.get(token);
     if (known) return known;
+    const kid = signingKeyId(token);
+    if (kid === null || !(await this.keys.obtain(kid))) {
+      this.logger.debug({ request_id: requestId }, 'Session JWT refused: not signed with a key of the Stytch JWKS');
+      throw invalidSession();
+    }
     let verified: unknown;
     try {
       verified = await this.client.sessions.authenticateJwtLocal({ session_jwt: token });
     } catch (error) {
-      // The SDK throws ClientError('jwt_invalid', cause) for bad tokens and an unreachable JWKS
-      // alike, and a plain TypeError when the session or organization claim is missing.
-      this.logFailure(error, requestId);
+      // The SDK throws ClientError('jwt_invalid', cause) for bad tokens, and a plain TypeError
+      // when the session or organization claim is missing.
+      this.logger.debug({ request_id: requestId }, `Session JWT refused (${failureCode(error)})`);
       throw invalidSession();
     }
     const session = readVerifiedSession(verified);
@@ -80,24 +85,6 @@ export class StytchSessionAuthenticator extends SessionAuthenticator {
     if (ttl > 0) this.verified.set(token, session, { ttl });
     return session;
   }
-
-  private logFailure(error: unknown, requestId: string): void {
-    const reason = failureCode(error);
-    if (JWKS_FETCH_FAILURES.test(reason)) {
-      this.logger.warn({ request_id: requestId }, `Session JWT could not be verified: the Stytch JWKS is unavailable (${reason})`);
-    } else {
-      this.logger.debug({ request_id: requestId }, `Session JWT refused (${reason})`);
-    }
-  }
-}
-
-/** The most specific code an SDK failure carries: the jose or socket cause, else the SDK's own. */
-function failureCode(error: unknown): string {
-  const cause = (error as { cause?: { code?: unknown } } | null)?.cause;
-  if (typeof cause?.code === 'string') return cause.code;
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === 'string') return code;
-  return error instanceof Error ? error.name : 'unknown';
 }
 
 /**

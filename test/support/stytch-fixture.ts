@@ -17,6 +17,8 @@ export interface MintOptions {
   forgedSignature?: boolean;
   /** Signed by a key the JWKS does not hold, under a kid it has never served. */
   unknownKid?: boolean;
+  /** With `unknownKid`: this kid instead of the outsider key's own. */
+  kid?: string;
   /** `alg: "none"`, no signature. */
   unsigned?: boolean;
   /** Claims to leave out of the payload. */
@@ -37,8 +39,10 @@ const ORGANIZATION_CLAIM = 'https://stytch.com/organization';
  * real Stytch SDK fetches keys from here (`STYTCH_BASE_URL`) and verifies tokens minted here.
  */
 export class StytchFixture {
-  /** How many times the JWKS was downloaded. */
+  /** How many times the JWKS was asked for (answered or not). */
   hits = 0;
+  /** While true the JWKS endpoint answers 503, as Stytch's would in an outage. */
+  failing = false;
 
   private constructor(
     readonly projectId: string,
@@ -55,6 +59,10 @@ export class StytchFixture {
     server.on('request', (request, response) => {
       if (request.method === 'GET' && request.url === `/v1/b2b/sessions/jwks/${projectId}`) {
         fixture.hits += 1;
+        if (fixture.failing) {
+          response.writeHead(503, { 'content-type': 'application/json' }).end('{"status_code":503}');
+          return;
+        }
         response.writeHead(200, { 'content-type': 'application/json' });
         response.end(JSON.stringify({ keys: fixture.keys.map((key) => key.publicJwk) }));
       } else {
@@ -113,7 +121,7 @@ export class StytchFixture {
 
     if (options.unsigned) return new UnsecuredJWT(payload).encode();
     const current = this.keys[0];
-    const kid = options.unknownKid ? this.outsider.kid : current.kid;
+    const kid = options.unknownKid ? (options.kid ?? this.outsider.kid) : current.kid;
     const key = options.forgedSignature || options.unknownKid ? this.outsider : current;
     return new SignJWT(payload).setProtectedHeader({ alg: 'RS256', kid, typ: 'JWT' }).sign(key.privateKey);
   }
