@@ -2,7 +2,6 @@ import type request from 'supertest';
 import { generateKey } from '../src/api-keys/key-format';
 import { MAX_LOGGED_URL_LENGTH } from '../src/request-context/redact';
 import { LogCapture } from './support/log-capture';
-import { resetProcessLogger } from './support/process-logger';
 import { RawResponse, rawRequest } from './support/raw-http';
 import { StytchFixture, hideStytchBaseUrlWarning } from './support/stytch-fixture';
 import { TestApp, backends, expectEnvelope, seedOrganization, startApp } from './support/test-app';
@@ -51,7 +50,6 @@ describe.each(backends())('the request log on $name', (backend) => {
 
   beforeAll(async () => {
     capture = LogCapture.start(); // from the start: the app logs at info and nothing should reach the console
-    resetProcessLogger();
     fixture = await StytchFixture.start();
     target = await startApp(backend, { logLevel: 'info', stytch: fixture.config, authFailureMax: 1_000_000 });
   });
@@ -59,7 +57,6 @@ describe.each(backends())('the request log on $name', (backend) => {
     await target?.close();
     await fixture?.close();
     capture.stop();
-    resetProcessLogger();
   });
 
   it('shows no part of an API key in the URL, however it is spelled or wherever it is', async () => {
