@@ -19,12 +19,12 @@ export interface LucitraClientOptions {
   fetch?: (request: Request) => Promise<Response>;
 }
 
-type Paths<M extends Method> = { [P in keyof paths]: paths[P] extends { [K in M]: { responses: unknown } } ? P : never }[keyof paths];
+type PathsWith<M extends Method> = { [P in keyof paths]: paths[P] extends { [K in M]: { responses: unknown } } ? P : never }[keyof paths];
 type InitArgs<Init> = undefined extends Init ? [init?: Init] : [init: Init];
 /** The success of a call: failures are thrown, so `data` is always the success body. */
 type Succeeded<R> = Extract<R, { data: unknown }>;
 /** openapi-fetch's method, with the error branch taken out of the result (it is thrown instead). */
-export type LucitraMethod<M extends Method> = <P extends Paths<M>, Init extends MaybeOptionalInit<paths[P], M>>(
+export type LucitraMethod<M extends Method> = <P extends PathsWith<M>, Init extends MaybeOptionalInit<paths[P], M>>(
   url: P,
   ...init: InitArgs<Init>
 ) => Promise<Succeeded<FetchResponse<paths[P][M] & Record<string | number, unknown>, Init, `${string}/${string}`>>>;
