@@ -1,7 +1,8 @@
-// Unit specs live beside the code (src, *.spec.ts); end-to-end specs under test/ (*.e2e-spec.ts).
+// Unit specs live beside the code (src and the typed client's src, *.spec.ts); end-to-end specs
+// under test/ (*.e2e-spec.ts).
 module.exports = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/src', '<rootDir>/test'],
+  roots: ['<rootDir>/src', '<rootDir>/clients/typescript/src', '<rootDir>/test'],
   testRegex: '\\.(spec|e2e-spec)\\.ts$',
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }],

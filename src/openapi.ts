@@ -1,9 +1,12 @@
+import type { INestApplication } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { ErrorEnvelopeDto } from './errors/error-envelope';
 
-/** `GET /docs` (Swagger UI) and `GET /docs/openapi.json`, both public. */
-export function setupOpenApi(app: NestFastifyApplication): void {
+export const OPENAPI_JSON_PATH = '/docs/openapi.json';
+
+/** The service's OpenAPI document: what `/docs/openapi.json` serves and `npm run openapi:export` writes. */
+export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   const config = new DocumentBuilder()
     .setTitle('Lucitra Validate API')
     .setDescription(
@@ -13,6 +16,13 @@ export function setupOpenApi(app: NestFastifyApplication): void {
     .setVersion('1')
     .addBearerAuth()
     .build();
-  const document = SwaggerModule.createDocument(app, config, { extraModels: [ErrorEnvelopeDto] });
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json', yamlDocumentUrl: undefined });
+  return SwaggerModule.createDocument(app, config, { extraModels: [ErrorEnvelopeDto] });
+}
+
+/** `GET /docs` (Swagger UI) and `GET /docs/openapi.json`, both public. */
+export function setupOpenApi(app: NestFastifyApplication): void {
+  SwaggerModule.setup('docs', app, buildOpenApiDocument(app), {
+    jsonDocumentUrl: OPENAPI_JSON_PATH.slice(1),
+    yamlDocumentUrl: undefined,
+  });
 }

@@ -3,6 +3,7 @@ import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nest
 import { CurrentPrincipal } from '../auth/current-principal.decorator';
 import type { Principal } from '../auth/principal';
 import { ApiErrorResponses } from '../errors/api-error-responses.decorator';
+import { ApiPageResponse } from '../pagination/api-page-response.decorator';
 import { ListQueryDto } from '../pagination/list-query.dto';
 import { ApiKeyView, CreatedApiKeyView } from './api-key.presenter';
 import { ApiKeysService } from './api-keys.service';
@@ -28,7 +29,7 @@ export class ApiKeysController {
   }
 
   @Get()
-  @ApiOkResponse({ description: '{ data: ApiKey[], next_cursor }' })
+  @ApiPageResponse(ApiKeyView)
   list(@CurrentPrincipal() principal: Principal, @Query() query: ListQueryDto) {
     return this.keys.list(principal, query);
   }
@@ -53,7 +54,27 @@ export class ApiKeysController {
   }
 
   @Get(':id/usage')
-  @ApiOkResponse({ description: '{ data: [{ timestamp, requests, rate_limited }] }' })
+  @ApiOkResponse({
+    description: 'Requests counted per bucket, oldest first',
+    schema: {
+      type: 'object',
+      required: ['data'],
+      properties: {
+        data: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['timestamp', 'requests', 'rate_limited'],
+            properties: {
+              timestamp: { type: 'string', format: 'date-time' },
+              requests: { type: 'integer' },
+              rate_limited: { type: 'integer' },
+            },
+          },
+        },
+      },
+    },
+  })
   usageOf(@CurrentPrincipal() principal: Principal, @Param('id') id: string, @Query() query: UsageQueryDto) {
     return this.usage.forKey(principal, id, query);
   }

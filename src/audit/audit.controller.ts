@@ -1,11 +1,12 @@
 import { Controller, Get, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal } from '../auth/current-principal.decorator';
 import type { Principal } from '../auth/principal';
 import { ApiErrorResponses } from '../errors/api-error-responses.decorator';
+import { ApiPageResponse } from '../pagination/api-page-response.decorator';
 import { toPage } from '../pagination/list-query.dto';
 import { EnterpriseOnly } from '../tiers/enterprise';
-import { presentAuditEvent } from './audit-event.presenter';
+import { AuditEventView, presentAuditEvent } from './audit-event.presenter';
 import { AuditEventsRepository } from './audit-events.repository';
 import { AuditQueryDto } from './dto/audit-query.dto';
 
@@ -19,7 +20,7 @@ export class AuditController {
 
   /** Newest first; `?type=` and `?since=` narrow it. */
   @Get('events')
-  @ApiOkResponse({ description: '{ data: AuditEvent[], next_cursor }' })
+  @ApiPageResponse(AuditEventView)
   async list(@CurrentPrincipal() principal: Principal, @Query() query: AuditQueryDto) {
     return toPage(await this.events.list(principal.organization.id, query), query.limit ?? 20, presentAuditEvent);
   }

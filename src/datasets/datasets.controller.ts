@@ -3,6 +3,7 @@ import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse,
 import { CurrentPrincipal } from '../auth/current-principal.decorator';
 import type { Principal } from '../auth/principal';
 import { ApiErrorResponses } from '../errors/api-error-responses.decorator';
+import { ApiPageResponse } from '../pagination/api-page-response.decorator';
 import { ListQueryDto } from '../pagination/list-query.dto';
 import { DatasetView } from './dataset.presenter';
 import { DatasetsService } from './datasets.service';
@@ -22,7 +23,7 @@ export class DatasetsController {
   }
 
   @Get()
-  @ApiOkResponse({ description: '{ data: Dataset[], next_cursor }' })
+  @ApiPageResponse(DatasetView)
   list(@CurrentPrincipal() principal: Principal, @Query() query: ListQueryDto) {
     return this.datasets.list(principal, query);
   }

@@ -3,6 +3,7 @@ import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse 
 import { CurrentPrincipal } from '../auth/current-principal.decorator';
 import type { Principal } from '../auth/principal';
 import { ApiErrorResponses } from '../errors/api-error-responses.decorator';
+import { ApiPageResponse } from '../pagination/api-page-response.decorator';
 import { ListQueryDto } from '../pagination/list-query.dto';
 import { EnterpriseOnly } from '../tiers/enterprise';
 import { CreateRecordDto } from './dto/create-record.dto';
@@ -24,7 +25,7 @@ export abstract class RecordsController {
   ) {}
 
   @Get()
-  @ApiOkResponse({ description: '{ data: Record[], next_cursor }' })
+  @ApiPageResponse(RecordView)
   list(@CurrentPrincipal() principal: Principal, @Query() query: ListQueryDto) {
     return this.records.list(principal, this.kind, query);
   }
