@@ -18,6 +18,7 @@ describe('KeyRevocations', () => {
     sut = new KeyRevocations(store);
   });
   afterEach(async () => {
+    sut.onModuleDestroy();
     await store.close();
     jest.useRealTimers();
   });
@@ -30,6 +31,7 @@ describe('KeyRevocations', () => {
       expect(sut.inFlightVerdict(caller(keyId(1)), T0 - 1)).toBe('revoked');
       jest.advanceTimersByTime(2);
       expect(sut.isRevoked(keyId(1))).toBe(false);
+      jest.advanceTimersByTime(IN_FLIGHT_WINDOW_MS);
       expect(sut.size).toBe(0);
     });
 
@@ -54,6 +56,9 @@ describe('KeyRevocations', () => {
       expect(sut.inFlightVerdict(caller(keyId(5 * MAX_REMEMBERED - 1)), T0)).toBe('revoked');
       // none was dropped before its time: the instance still trusts what it heard
       expect(sut.inFlightVerdict(caller(keyId(0)), Date.now())).toBe('live');
+      // and once they are all past their window, they are all gone
+      jest.advanceTimersByTime(2 * IN_FLIGHT_WINDOW_MS);
+      expect(sut.size).toBe(0);
     });
 
     it('never answers "live" for a key forgotten early for room: the store decides until its window ends', () => {

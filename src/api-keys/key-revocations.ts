@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
 import type { Principal } from '../auth/principal';
 import { AppError } from '../errors/app-error';
@@ -10,7 +10,7 @@ import { AdmissionStore, STATE_TTL_MS } from '../store/admission-store';
  * 30 s idle timeout; plus a margin. Later requests are refused by admission, which reads the store.
  */
 export const IN_FLIGHT_WINDOW_MS = 65_000;
-/** Revocations remembered at once (~1 MB); beyond it, the oldest go and in-flight checks ask the store. */
+/** Revocations remembered at once (~3 MB when full); beyond it, the oldest go and in-flight checks ask the store. */
 export const MAX_REMEMBERED = 10_000;
 
 /**
@@ -21,7 +21,7 @@ export const MAX_REMEMBERED = 10_000;
  * replaced by 401. Writes ask the store itself before committing.
  */
 @Injectable()
-export class KeyRevocations {
+export class KeyRevocations implements OnModuleDestroy {
   private readonly logger = new Logger(KeyRevocations.name);
   /** key id → when the store says it stops working; kept until IN_FLIGHT_WINDOW_MS after that. */
   private readonly revokeAt = new LRUCache<string, number>({
@@ -38,6 +38,8 @@ export class KeyRevocations {
   private askStoreUntilMs = 0;
   /** Requests (by their principal) that revoked the very key they authenticated with. */
   private readonly revokedTheirOwnKey = new WeakSet<Principal>();
+  /** Drops what is past its window, so that the cache is soon empty again and `isRevoked` costs nothing. */
+  private readonly sweeper = setInterval(() => this.revokeAt.purgeStale(), IN_FLIGHT_WINDOW_MS).unref();
 
   constructor(private readonly store: AdmissionStore) {
     store.subscribe((event) => {
@@ -54,12 +56,18 @@ export class KeyRevocations {
     this.revokeAt.set(keyId, revokeAtMs, { ttl: Math.ceil(until) + IN_FLIGHT_WINDOW_MS });
   }
 
+  onModuleDestroy(): void {
+    clearInterval(this.sweeper);
+  }
+
   /** `principal`'s request revoked its own key: it is still answered with what it did. */
   noteRevokedByItself(principal: Principal): void {
     this.revokedTheirOwnKey.add(principal);
   }
 
   isRevoked(keyId: string, nowMs = Date.now()): boolean {
+    // On every request, twice: the cache's own get allocates, and is seldom needed.
+    if (this.revokeAt.size === 0) return false;
     const at = this.revokeAt.get(keyId);
     return at !== undefined && at <= nowMs;
   }
