@@ -9,6 +9,7 @@ import {
 import { RedisEventChannel } from './redis-event-channel';
 import type { StoreEvent } from './store-events';
 import { parseUsage } from './usage-fields';
+
 /** How long a drainer holds a usage batch before another may take it over (its drainer died). */
 const USAGE_CLAIM_MS = 60_000;
 /** Abandoned batches one drain takes over at most, before the pending usage; the rest wait. */
