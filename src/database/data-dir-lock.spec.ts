@@ -34,6 +34,21 @@ describe('lockDataDir', () => {
     lockDataDir(dir, notice).release(); // and can be taken again
   });
 
+  it('works where hard links do not', () => {
+    const link = jest.spyOn(fs, 'linkSync').mockImplementation(() => {
+      throw Object.assign(new Error('ENOTSUP'), { code: 'ENOTSUP' });
+    });
+    try {
+      const sut = lockDataDir(dir, notice);
+      expect(JSON.parse(fs.readFileSync(file, 'utf8')).pid).toBe(process.pid);
+      expect(() => lockDataDir(dir, notice)).toThrow(/already open in this process/);
+      sut.release();
+      expect(fs.readdirSync(dir)).toEqual([]);
+    } finally {
+      link.mockRestore();
+    }
+  });
+
   it('refuses a second lock from this process', () => {
     const sut = lockDataDir(dir, notice);
     expect(() => lockDataDir(dir, notice)).toThrow(new DataDirError(`DATA_DIR ${dir} is already open in this process.`));

@@ -71,9 +71,20 @@ function create(file: string, content: string): boolean {
     return true;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw error;
+    // No hard links on this file system: create it in place (a reader meanwhile sees it unreadable, and refuses).
+    return createInPlace(file, content);
   } finally {
     fs.rmSync(aside, { force: true });
+  }
+}
+
+function createInPlace(file: string, content: string): boolean {
+  try {
+    fs.writeFileSync(file, content, { mode: 0o600, flag: 'wx' });
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
   }
 }
 
