@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/load-config';
+import { DataDirError } from '../database/data-dir-error';
 import { AppError } from '../errors/app-error';
 import { Parsed, USAGE, UsageError, parseCommand } from './admin-commands';
 import { AdminModule } from './admin.module';
@@ -38,7 +39,8 @@ async function main(): Promise<number> {
   try {
     const command = parseCommand(parsed as Parsed);
     const config = { ...loadConfig(process.env), logLevel: 'silent' as const };
-    app = await NestFactory.createApplicationContext(AdminModule.register(config), { logger: false });
+    // abortOnError: false — a start-up failure (DATA_DIR in use) reaches `describe` instead of a silent exit.
+    app = await NestFactory.createApplicationContext(AdminModule.register(config), { logger: false, abortOnError: false });
     const result = await command(app);
     process.stdout.write(parsed.values.json ? `${JSON.stringify(result)}\n` : `${JSON.stringify(result, null, 2)}\n`);
     if (config.databaseUrl && !config.redisUrl && REACHES_RUNNING_SERVERS.has(parsed.positionals.slice(0, 2).join(' '))) {
@@ -58,7 +60,9 @@ async function main(): Promise<number> {
 }
 
 function describe(error: unknown): string {
-  if (error instanceof ConfigError || error instanceof UsageError || error instanceof AppError) return error.message;
+  if (error instanceof ConfigError || error instanceof UsageError || error instanceof AppError || error instanceof DataDirError) {
+    return error.message;
+  }
   const message = (error as Error)?.message ?? String(error);
   if (/lock|already in use|EBUSY/i.test(message)) {
     return 'the embedded database is in use; stop the server first, or set DATABASE_URL.';

@@ -1,4 +1,7 @@
 import type { Tier } from '../generated/prisma/enums';
+import type { StoreEvent } from './store-events';
+
+export type { StoreEvent } from './store-events';
 
 /**
  * The shared, fast state every request is admitted against. Redis in production
@@ -22,7 +25,9 @@ export abstract class AdmissionStore {
    * id, so that `write` can apply each batch exactly once.
    */
   abstract drainUsage(write: (batch: UsageBatch) => Promise<void>): Promise<void>;
+  /** Tells every instance (this one included); best effort. */
   abstract publish(event: StoreEvent): Promise<void>;
+  /** Well-formed events only; still hints: act on what the store says, not on the event. */
   abstract subscribe(handler: (event: StoreEvent) => void): void;
   /** True when this instance has been receiving events without interruption since `sinceMs`. */
   abstract eventsCoverSince(sinceMs: number): boolean;
@@ -90,10 +95,6 @@ export interface UsageCount {
   requests: number;
   rateLimited: number;
 }
-
-export type StoreEvent =
-  | { type: 'key.revoked'; keyId: string; revokeAtMs: number }
-  | { type: 'organization.changed'; organizationId: string };
 
 /** Key and organization state is re-read from PostgreSQL after this long without a write. */
 export const STATE_TTL_MS = 24 * 60 * 60 * 1000;

@@ -4,11 +4,12 @@ import { newId } from '../database/ids';
 import type { Tier } from '../generated/prisma/enums';
 import { ADMIT_SCRIPT } from './admit.script';
 import {
-  AdmissionStore, AdmitOutcome, AdmitRequest, AdmitResult, KeyState, STATE_TTL_MS, StoreEvent, UsageBatch,
+  AdmissionStore, AdmitOutcome, AdmitRequest, AdmitResult, KeyState, STATE_TTL_MS, UsageBatch,
 } from './admission-store';
+import { RedisEventChannel } from './redis-event-channel';
+import type { StoreEvent } from './store-events';
 import { parseUsage } from './usage-fields';
 
-const CHANNEL = 'lv:events';
 /** How long a drainer holds a usage batch before another may take it over (its drainer died). */
 const USAGE_CLAIM_MS = 60_000;
 /** Abandoned batches one drain takes over at most, before the pending usage; the rest wait. */
@@ -58,10 +59,7 @@ interface AdmissionCommands {
 export class RedisAdmissionStore extends AdmissionStore {
   private readonly logger = new Logger(RedisAdmissionStore.name);
   private readonly redis: Redis & AdmissionCommands;
-  private readonly subscriber: Redis;
-  private readonly handlers: ((event: StoreEvent) => void)[] = [];
-  /** Since when the subscription has been up (ioredis re-subscribes on reconnect); null while down. */
-  private subscribedSinceMs: number | null = null;
+  private readonly events: RedisEventChannel;
   /** Pending usage, and its batches: per database (see usageNamespace), so deployments sharing a Redis keep theirs. */
   private readonly pendingUsage: string;
   private readonly usageBatches: string;
@@ -83,17 +81,8 @@ export class RedisAdmissionStore extends AdmissionStore {
     this.redis.defineCommand('lvAdmit', { numberOfKeys: 4, lua: ADMIT_SCRIPT });
     this.redis.defineCommand('lvSeed', { numberOfKeys: 1, lua: SEED_SCRIPT });
     this.redis.defineCommand('lvClaimUsage', { numberOfKeys: 3, lua: CLAIM_USAGE_SCRIPT });
-    this.subscriber = new Redis(url, { ...options, enableOfflineQueue: true, maxRetriesPerRequest: null });
-    for (const connection of [this.redis, this.subscriber]) {
-      connection.on('error', (error: Error) => this.logger.warn(`Redis: ${error.message}`));
-    }
-    void this.subscriber.subscribe(CHANNEL).catch((error: Error) => this.logger.warn(`Redis subscribe: ${error.message}`));
-    this.subscriber.on('ready', () => (this.subscribedSinceMs = Date.now()));
-    this.subscriber.on('close', () => (this.subscribedSinceMs = null));
-    this.subscriber.on('message', (_channel: string, message: string) => {
-      const event = JSON.parse(message) as StoreEvent;
-      for (const handler of this.handlers) handler(event);
-    });
+    this.redis.on('error', (error: Error) => this.logger.warn(`Redis: ${error.message}`));
+    this.events = new RedisEventChannel(url, options, this.redis);
   }
 
   /** Waits (bounded) for the first connection, so the first requests do not meet a closed stream. */
@@ -173,16 +162,16 @@ export class RedisAdmissionStore extends AdmissionStore {
     return `${this.pendingUsage}:batch:${id}`;
   }
 
-  async publish(event: StoreEvent): Promise<void> {
-    await this.redis.publish(CHANNEL, JSON.stringify(event));
+  publish(event: StoreEvent): Promise<void> {
+    return this.events.publish(event);
   }
 
   subscribe(handler: (event: StoreEvent) => void): void {
-    this.handlers.push(handler);
+    this.events.subscribe(handler);
   }
 
   eventsCoverSince(sinceMs: number): boolean {
-    return this.subscribedSinceMs !== null && this.subscribedSinceMs <= sinceMs;
+    return this.events.coversSince(sinceMs);
   }
 
   async ping(): Promise<void> {
@@ -190,7 +179,7 @@ export class RedisAdmissionStore extends AdmissionStore {
   }
 
   async close(): Promise<void> {
-    this.subscriber.disconnect();
+    this.events.close();
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
 }
