@@ -9,7 +9,7 @@ import { registerRequestAdmission } from './auth/request-admission.hook';
 import { AppConfig } from './config/app-config';
 import { RouteTable } from './errors/route-table';
 import { createValidationPipe } from './errors/validation';
-import { clientErrorHandler, createHttpServer, frameworkErrors, registerBodyDepthLimit } from './http-hardening';
+import { clientErrorHandler, createHttpServer, frameworkErrors, registerBodyDepthLimit, registerBodyRefusals } from './http-hardening';
 import { registerMetricsHook } from './metrics/metrics.hook';
 import { MetricsService } from './metrics/metrics.service';
 import { setupOpenApi } from './openapi';
@@ -57,7 +57,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   });
   app.useLogger(app.get(PinoNestLogger));
   const fastify = app.getHttpAdapter().getInstance();
-  // Hooks run in the order added: request id and context, security headers, CORS, then admission.
+  // Hooks run in the order added: request id and context, security headers (and Cache-Control), CORS, then admission.
   registerRequestContextHooks(fastify);
   registerSecurityHeaders(fastify);
   // The dashboard calls with a session JWT in Authorization (no cookies) and reads our headers.
@@ -72,6 +72,8 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   });
   registerRequestAdmission(fastify, app.get(AuthenticationService), app.get(AdmissionService));
   registerInFlightRevocationCheck(fastify, app.get(KeyRevocations));
+  // Compressed bodies are refused; a body refused unread is drained before its 413 (src/http-hardening.ts).
+  registerBodyRefusals(fastify);
   registerMetricsHook(fastify, app.get(MetricsService));
   app.get(RequestLog).register(fastify);
   registerBodyDepthLimit(fastify);

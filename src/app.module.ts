@@ -9,7 +9,7 @@ import { DatabaseModule } from './database/database.module';
 import { DatasetsModule } from './datasets/datasets.module';
 import { AllExceptionsFilter } from './errors/all-exceptions.filter';
 import { RouteTable } from './errors/route-table';
-import { HealthController } from './health/health.controller';
+import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { OrganizationsModule } from './organizations/organizations.module';
 import { RecordsModule } from './records/records.module';
@@ -36,6 +36,7 @@ export class AppModule {
         LoggingModule.register(config),
         DatabaseModule,
         StoreModule,
+        HealthModule,
         MetricsModule,
         AuditModule,
         OrganizationsModule,
@@ -44,7 +45,7 @@ export class AppModule {
         DatasetsModule,
         RecordsModule,
       ],
-      controllers: [HealthController, UnroutedController],
+      controllers: [UnroutedController],
       providers: [
         RouteTable,
         AuthFailureBrake,

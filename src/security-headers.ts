@@ -3,10 +3,26 @@ import helmet, { HelmetOptions } from 'helmet';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /**
- * Security headers for a JSON API: nothing may frame, sniff or embed our answers; the CSP still
- * lets the Swagger UI at /docs load its own scripts and styles.
+ * JSON answers get the few headers that matter for an API (OWASP REST Security cheat sheet):
+ * nothing may frame, sniff, embed or load anything from them, and no cache may keep them —
+ * CONTRACT §4 asks `Cache-Control: no-store` of every /v1 response. The browser-only rest of
+ * helmet's set (script CSP, X-XSS-Protection, X-Download-Options, …) would only cost clients
+ * parsing time on every answer.
  */
-const HELMET_OPTIONS: Readonly<HelmetOptions> = {
+const API_OPTIONS: Readonly<HelmetOptions> = {
+  contentSecurityPolicy: { useDefaults: false, directives: { 'default-src': ["'none'"], 'frame-ancestors': ["'none'"] } },
+  crossOriginOpenerPolicy: false,
+  crossOriginResourcePolicy: { policy: 'same-site' },
+  originAgentCluster: false,
+  xDnsPrefetchControl: false,
+  xDownloadOptions: false,
+  xFrameOptions: { action: 'deny' },
+  xPermittedCrossDomainPolicies: false,
+  xXssProtection: false,
+};
+
+/** The Swagger UI at /docs is a page: helmet's full set, with a CSP that lets it load its own scripts and styles. */
+const DOCS_OPTIONS: Readonly<HelmetOptions> = {
   contentSecurityPolicy: {
     useDefaults: false,
     directives: {
@@ -20,7 +36,7 @@ const HELMET_OPTIONS: Readonly<HelmetOptions> = {
     },
   },
   crossOriginResourcePolicy: { policy: 'same-site' },
-  frameguard: { action: 'deny' },
+  xFrameOptions: { action: 'deny' },
 };
 
 /**
@@ -28,7 +44,7 @@ const HELMET_OPTIONS: Readonly<HelmetOptions> = {
  * helmet computes them once, here, and every response gets a copy. @fastify/helmet would run
  * helmet's middleware chain per request: ~10 µs of the admission path's budget (bench/PROFILE.md).
  */
-export function securityHeaders(options: Readonly<HelmetOptions> = HELMET_OPTIONS): Readonly<Record<string, string>> {
+export function securityHeaders(options: Readonly<HelmetOptions>): Readonly<Record<string, string>> {
   const headers: Record<string, string> = {};
   const recorder = {
     setHeader(name: string, value: string | number | readonly string[]) {
@@ -49,10 +65,17 @@ export function securityHeaders(options: Readonly<HelmetOptions> = HELMET_OPTION
   return Object.freeze(headers);
 }
 
+/** Every answer but the docs' pages: /v1, health, metrics, 404s, and the refusals made outside Fastify. */
+export const API_HEADERS: Readonly<Record<string, string>> = Object.freeze({ ...securityHeaders(API_OPTIONS), 'cache-control': 'no-store' });
+export const DOCS_HEADERS: Readonly<Record<string, string>> = securityHeaders(DOCS_OPTIONS);
+
 export function registerSecurityHeaders(fastify: FastifyInstance): void {
-  const headers = securityHeaders();
-  fastify.addHook('onRequest', (_request, reply, done) => {
-    reply.headers(headers);
+  fastify.addHook('onRequest', (request, reply, done) => {
+    reply.headers(isDocs(request.routeOptions.url) ? DOCS_HEADERS : API_HEADERS);
     done();
   });
+}
+
+function isDocs(route: string | undefined): boolean {
+  return route !== undefined && (route === '/docs' || route.startsWith('/docs/'));
 }

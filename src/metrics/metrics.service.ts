@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { PrismaService } from '../database/prisma.service';
 import type { ErrorCode } from '../errors/app-error';
-import { AdmissionStore } from '../store/admission-store';
+import { Readiness } from '../health/readiness';
 
 const AUTH_FAILURES: ReadonlySet<ErrorCode> = new Set(['UNAUTHORIZED', 'INVALID_API_KEY', 'API_KEY_REVOKED', 'API_KEY_EXPIRED', 'INVALID_SESSION']);
 
@@ -39,17 +38,17 @@ export class MetricsService {
     registers: [this.registry],
   });
 
-  constructor(prisma: PrismaService, store: AdmissionStore) {
+  constructor(readiness: Readiness) {
     collectDefaultMetrics({ register: this.registry });
     new Gauge({
       name: 'lv_dependency_up',
-      help: '1 when the dependency answers a ping at scrape time, else 0',
+      help: '1 when the dependency answered its readiness probe (at most a second old), else 0',
       labelNames: ['dependency'] as const,
       registers: [this.registry],
       async collect() {
-        const up = async (probe: () => Promise<unknown>) => ((await probe().then(() => true, () => false)) ? 1 : 0);
-        this.set({ dependency: 'database' }, await up(() => prisma.$queryRaw`SELECT 1`));
-        this.set({ dependency: 'store' }, await up(() => store.ping()));
+        const state = await readiness.state();
+        this.set({ dependency: 'database' }, state.database === 'ok' ? 1 : 0);
+        this.set({ dependency: 'store' }, state.store === 'ok' ? 1 : 0);
       },
     });
   }
