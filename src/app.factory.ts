@@ -1,6 +1,7 @@
 import cors from '@fastify/cors';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import pino from 'pino';
 import { registerInFlightRevocationCheck } from './api-keys/in-flight-revocation.hook';
 import { KeyRevocations } from './api-keys/key-revocations';
 import { AppModule } from './app.module';
@@ -49,13 +50,14 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     return503OnClosing: false,
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config), adapter, {
-    bufferLogs: true,
+    // From the first line on, Nest logs as the service does (JSON, no stack traces), so a start-up
+    // failure is one line here and one plain sentence from main.ts, not a console stack dump.
+    logger: new PinoNestLogger(pino({ level: config.logLevel })),
     // Throw start-up errors to the caller (main.ts reports them) instead of exiting inside Nest.
     abortOnError: false,
     // Fastify's own JSON parser only; Nest's adds urlencoded bodies, which this API does not take.
     bodyParser: false,
   });
-  app.useLogger(app.get(PinoNestLogger));
   const fastify = app.getHttpAdapter().getInstance();
   // Hooks run in the order added: request id and context, security headers (and Cache-Control), CORS, then admission.
   registerRequestContextHooks(fastify);

@@ -1,14 +1,13 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import pino from 'pino';
 import type { AppConfig } from '../config/app-config';
-import { PinoNestLogger } from './pino-nest-logger';
 import { RequestLog } from './request-log';
 
 /**
- * One pino logger per application: Nest's own lines through `PinoNestLogger`, and `RequestLog`
- * writing one line per request. A line written while handling a request names its `request_id`
- * itself (passed, not looked up: see request-context.ts). No per-request middleware or child
- * logger (pino-http cost ~20 µs of every request for the same lines: bench/PROFILE.md).
+ * `RequestLog`, one line per request (Nest's own lines go through `PinoNestLogger`, given to Nest
+ * in app.factory.ts). A line written while handling a request names its `request_id` itself
+ * (passed, not looked up: see request-context.ts). No per-request middleware or child logger
+ * (pino-http cost ~20 µs of every request for the same lines: bench/PROFILE.md).
  */
 @Global()
 @Module({})
@@ -17,11 +16,8 @@ export class LoggingModule {
     const logger = pino({ level: config.logLevel });
     return {
       module: LoggingModule,
-      providers: [
-        { provide: RequestLog, useValue: new RequestLog(logger) },
-        { provide: PinoNestLogger, useValue: new PinoNestLogger(logger) },
-      ],
-      exports: [RequestLog, PinoNestLogger],
+      providers: [{ provide: RequestLog, useValue: new RequestLog(logger) }],
+      exports: [RequestLog],
     };
   }
 }

@@ -6,7 +6,7 @@ const LEVELS: Record<LogLevel, Level> = { log: 'info', error: 'error', warn: 'wa
 /**
  * Nest's own log calls through the application's pino logger, one JSON line each, in the shape
  * the rest of the service writes: `logger.warn({ request_id }, 'text')` keeps its fields, the
- * class that logged is `context`, an Error becomes `err`. (nestjs-pino did this before; its
+ * class that logged is `context`, an Error becomes `error` (type and message, never the stack). (nestjs-pino did this before; its
  * releases for Nest 12 require Node 22, and this is all of it the service used.)
  */
 export class PinoNestLogger implements LoggerService {
@@ -37,7 +37,8 @@ export class PinoNestLogger implements LoggerService {
     // Nest's Logger appends its context (the class name) as the last argument.
     const context = rest.length > 0 && typeof rest[rest.length - 1] === 'string' ? (rest.pop() as string) : undefined;
     if (message instanceof Error) {
-      this.logger[level]({ context, err: message }, message.message);
+      // Its type and message only: no stack in a log line (start-up failures land here).
+      this.logger[level]({ context, error: { type: message.name, message: message.message } }, message.message);
     } else if (typeof message === 'object' && message !== null) {
       const [text] = rest;
       this.logger[level]({ context, ...message }, typeof text === 'string' ? text : '');
