@@ -25,6 +25,22 @@ export class ApiKeysRepository {
     return this.prisma.apiKey.findMany({ where: { organizationId, ...cursorWhere }, orderBy, take });
   }
 
+  /** Every key of an organization, newest first; revoked ones (stopped by `now`) only when asked. */
+  listAll(organizationId: string, options: { includeRevoked: boolean; now: Date }): Promise<ApiKey[]> {
+    const live = { OR: [{ revokedAt: null }, { revokedAt: { gt: options.now } }] };
+    return this.prisma.apiKey.findMany({ where: { organizationId, ...(options.includeRevoked ? {} : live) }, orderBy: { id: 'desc' } });
+  }
+
+  /** Keys that authenticate at `now`: neither revoked nor expired. */
+  countActive(organizationId: string, now: Date): Promise<number> {
+    return this.prisma.apiKey.count({
+      where: {
+        organizationId,
+        AND: [{ OR: [{ revokedAt: null }, { revokedAt: { gt: now } }] }, { OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] }],
+      },
+    });
+  }
+
   create(tx: Prisma.TransactionClient, data: Prisma.ApiKeyUncheckedCreateInput): Promise<ApiKey> {
     return tx.apiKey.create({ data });
   }

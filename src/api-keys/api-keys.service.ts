@@ -90,6 +90,35 @@ export class ApiKeysService {
     return this.revokeKey(key.organizationId, id, actor);
   }
 
+  /** For operators (admin command line): every key of an organization, revoked ones when asked. */
+  listAnywhere(organizationId: string, includeRevoked: boolean): Promise<ApiKey[]> {
+    return this.repository.listAll(organizationId, { includeRevoked, now: new Date() });
+  }
+
+  /** Keys of the organization that authenticate now (neither revoked nor expired). */
+  countActive(organizationId: string): Promise<number> {
+    return this.repository.countActive(organizationId, new Date());
+  }
+
+  // TEMPORARY minimal version for the admin command line (`key set-limit`): the rate-limit work
+  // replaces it with its own (same signature), which also tells running servers.
+  async setRateLimit(keyId: string, limit: { max: number; windowSeconds: number } | null, actor: Actor): Promise<ApiKey> {
+    const key = KEY_ID.test(keyId) ? await this.repository.findById(keyId) : null;
+    if (!key) throw AppError.notFound('API key');
+    return this.repository.transaction(async (tx) => {
+      const updated = await this.repository.update(tx, keyId, { rateLimitMax: limit?.max ?? null, rateLimitWindowSeconds: limit?.windowSeconds ?? null });
+      const view = (max: number | null, windowSeconds: number | null) => (max !== null && windowSeconds !== null ? { max, window_seconds: windowSeconds } : null);
+      await this.audit.record(tx, {
+        organizationId: key.organizationId,
+        type: 'api_key.rate_limit_changed',
+        actor,
+        target: { type: 'api_key', id: keyId },
+        data: { from: view(key.rateLimitMax, key.rateLimitWindowSeconds), to: view(updated.rateLimitMax, updated.rateLimitWindowSeconds) },
+      });
+      return updated;
+    });
+  }
+
   async revokeKey(organizationId: string, id: string, actor: Actor, principal?: Principal): Promise<ApiKey> {
     const now = new Date();
     const key = await this.repository.transaction(async (tx) => {
