@@ -1,4 +1,5 @@
 import type { INestApplicationContext, Type } from '@nestjs/common';
+import { getMetadataStorage } from 'class-validator';
 import type { Actor } from '../auth/principal';
 import { createValidationPipe } from '../errors/validation';
 
@@ -47,6 +48,12 @@ const pipe = createValidationPipe();
 export function validated<T>(dto: Type<T>, input: Record<string, unknown>): Promise<T> {
   const given = Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined));
   return pipe.transform(given, { type: 'body', metatype: dto }) as Promise<T>;
+}
+
+/** A bound a DTO declares (`maxLength` of `name`, `max` of `max`): help states the rule the validation applies. */
+export function ruleOf(dto: Type<unknown>, property: string, rule: string): unknown {
+  const rules = getMetadataStorage().getTargetValidationMetadatas(dto, '', true, false);
+  return rules.find((candidate) => candidate.propertyName === property && candidate.name === rule)?.constraints?.[0];
 }
 
 /** A decimal number typed on the command line becomes a number (as in a JSON body); anything else stays text for the DTO to refuse. */

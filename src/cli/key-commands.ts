@@ -1,7 +1,7 @@
 import { presentApiKey } from '../api-keys/api-key.presenter';
 import { ApiKeysService } from '../api-keys/api-keys.service';
 import { CreateApiKeyDto, ENVIRONMENTS, RateLimitDto } from '../api-keys/dto/create-api-key.dto';
-import { type CommandSpec, SYSTEM, UsageError, required, validated, asNumber } from './command-spec';
+import { type CommandSpec, SYSTEM, UsageError, asNumber, required, ruleOf, validated } from './command-spec';
 import { findOrganization } from './org-commands';
 
 export const KEY_COMMANDS: CommandSpec[] = [
@@ -12,7 +12,7 @@ export const KEY_COMMANDS: CommandSpec[] = [
     description: 'Creates an API key for the organization and prints the key object plus `key`, the secret. Store it now: it cannot be read back.',
     options: {
       org: { value: 'ORG_ID', help: 'The organization that owns the key (required)' },
-      name: { value: 'NAME', help: 'A name to recognise the key: 1–100 characters, no control characters (required)' },
+      name: { value: 'NAME', help: `A name to recognise the key: 1–${ruleOf(CreateApiKeyDto, 'name', 'maxLength')} characters, no control characters (required)` },
       environment: { value: 'ENV', help: `${ENVIRONMENTS.join(', ')} (default: production)` },
     },
     async prepare({ values }) {
@@ -61,8 +61,8 @@ export const KEY_COMMANDS: CommandSpec[] = [
       'Gives the key its own sliding-window limit: at most N requests in any S seconds. Unlike the API, an operator ' +
       'may set a limit above the default. --default removes it, so the default limit applies again. Recorded in the audit trail.',
     options: {
-      max: { value: 'N', help: 'Requests per window: a whole number from 1 to 1000000' },
-      'window-seconds': { value: 'S', help: 'Window length in seconds: a whole number from 1 to 86400' },
+      max: { value: 'N', help: `Requests per window: a whole number from ${bounds('max')}` },
+      'window-seconds': { value: 'S', help: `Window length in seconds: a whole number from ${bounds('window_seconds')}` },
       default: { help: 'Clear the key\'s own limit' },
     },
     async prepare({ args: [id], values }) {
@@ -82,3 +82,7 @@ export const KEY_COMMANDS: CommandSpec[] = [
     },
   },
 ];
+
+function bounds(property: keyof RateLimitDto): string {
+  return `${ruleOf(RateLimitDto, property, 'min')} to ${ruleOf(RateLimitDto, property, 'max')}`;
+}

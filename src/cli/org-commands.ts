@@ -1,15 +1,16 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { ApiKeysService } from '../api-keys/api-keys.service';
+import { TIERS } from '../config/app-config';
 import { idPattern } from '../database/ids';
 import { AppError } from '../errors/app-error';
 import type { Organization } from '../generated/prisma/client';
 import { CreateOrganizationDto, SetTierDto } from '../organizations/dto/create-organization.dto';
 import { presentOrganization } from '../organizations/organization.presenter';
 import { OrganizationsService } from '../organizations/organizations.service';
-import { type CommandSpec, SYSTEM, required, validated } from './command-spec';
+import { type CommandSpec, SYSTEM, required, ruleOf, validated } from './command-spec';
 
 const ORG_ID = idPattern('org');
-const TIER_HELP = 'free, standard or enterprise';
+const TIER_HELP = TIERS.join(', ');
 
 export const ORG_COMMANDS: CommandSpec[] = [
   {
@@ -18,7 +19,7 @@ export const ORG_COMMANDS: CommandSpec[] = [
     summary: 'Create an organization',
     description: 'Creates an organization and prints it. Its members sign in through the Stytch organization given.',
     options: {
-      name: { value: 'NAME', help: 'The name shown in the dashboard: 1–200 characters, no control characters (required)' },
+      name: { value: 'NAME', help: `The name shown in the dashboard: 1–${ruleOf(CreateOrganizationDto, 'name', 'maxLength')} characters, no control characters (required)` },
       tier: { value: 'TIER', help: `${TIER_HELP} (default: free)` },
       'stytch-org-id': { value: 'ID', help: 'The Stytch organization id (organization-test-… or organization-live-…)' },
     },
