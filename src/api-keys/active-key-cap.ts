@@ -23,7 +23,7 @@ export class ActiveKeyCap {
   /** A new key: refused when the organization already holds the maximum. */
   async assertRoomForNewKey(tx: Prisma.TransactionClient, organizationId: string): Promise<void> {
     await this.repository.lockOrganization(tx, organizationId);
-    const active = await this.repository.countActive(tx, organizationId, new Date());
+    const active = await this.repository.countActive(organizationId, new Date(), tx);
     if (active < this.max) return;
     throw new AppError(
       'CONFLICT',
@@ -39,7 +39,7 @@ export class ActiveKeyCap {
   async assertRoomForRotation(tx: Prisma.TransactionClient, organizationId: string, graceSeconds: number): Promise<void> {
     await this.repository.lockOrganization(tx, organizationId);
     if (graceSeconds === 0) return;
-    const active = await this.repository.countActive(tx, organizationId, new Date());
+    const active = await this.repository.countActive(organizationId, new Date(), tx);
     if (active <= this.max) return;
     throw new AppError(
       'CONFLICT',

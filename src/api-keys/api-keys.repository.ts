@@ -25,6 +25,12 @@ export class ApiKeysRepository {
     return this.prisma.apiKey.findMany({ where: { organizationId, ...cursorWhere }, orderBy, take });
   }
 
+  /** Every key of an organization, newest first; revoked ones (stopped by `now`) only when asked. */
+  listAll(organizationId: string, options: { includeRevoked: boolean; now: Date }): Promise<ApiKey[]> {
+    const live = { OR: [{ revokedAt: null }, { revokedAt: { gt: options.now } }] };
+    return this.prisma.apiKey.findMany({ where: { organizationId, ...(options.includeRevoked ? {} : live) }, orderBy: { id: 'desc' } });
+  }
+
   create(tx: Prisma.TransactionClient, data: Prisma.ApiKeyUncheckedCreateInput): Promise<ApiKey> {
     return tx.apiKey.create({ data });
   }
@@ -43,7 +49,7 @@ export class ApiKeysRepository {
   }
 
   /** Keys that still work at `now`: not revoked (or revoked only later, a rotation's grace) and not expired. */
-  countActive(tx: Prisma.TransactionClient, organizationId: string, now: Date): Promise<number> {
+  countActive(organizationId: string, now: Date, tx: Prisma.TransactionClient = this.prisma): Promise<number> {
     return tx.apiKey.count({
       where: {
         organizationId,

@@ -94,6 +94,16 @@ export class ApiKeysService {
     return this.revokeKey(key.organizationId, id, actor);
   }
 
+  /** For operators (admin command line): every key of an organization, revoked ones when asked. */
+  listAnywhere(organizationId: string, includeRevoked: boolean): Promise<ApiKey[]> {
+    return this.repository.listAll(organizationId, { includeRevoked, now: new Date() });
+  }
+
+  /** Keys of the organization that authenticate now (neither revoked nor expired). */
+  countActive(organizationId: string): Promise<number> {
+    return this.repository.countActive(organizationId, new Date());
+  }
+
   /**
    * For operators (admin command line): sets a key's own limit — looser than the platform's too —
    * or, with null, returns it to the default. Running instances apply it from the key's next

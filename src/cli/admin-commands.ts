@@ -1,92 +1,65 @@
-import type { INestApplicationContext } from '@nestjs/common';
-import { presentApiKey } from '../api-keys/api-key.presenter';
-import { ApiKeysService } from '../api-keys/api-keys.service';
-import { ENVIRONMENTS, EnvironmentName } from '../api-keys/dto/create-api-key.dto';
-import { TIERS } from '../config/app-config';
-import { AppError } from '../errors/app-error';
-import type { Organization } from '../generated/prisma/client';
-import type { Tier } from '../generated/prisma/enums';
-import { presentOrganization } from '../organizations/organization.presenter';
-import { OrganizationsService } from '../organizations/organizations.service';
+import { parseArgs } from 'node:util';
+import { commandHelp, commandUsage, toolHelp } from './admin-help';
+import { type Command, type CommandSpec, UsageError } from './command-spec';
+import { KEY_COMMANDS } from './key-commands';
+import { ORG_COMMANDS } from './org-commands';
 
-export class UsageError extends Error {}
+export const COMMANDS: CommandSpec[] = [...ORG_COMMANDS, ...KEY_COMMANDS];
 
-export interface Parsed {
-  positionals: string[];
-  values: { name?: string; tier?: string; 'stytch-org-id'?: string; org?: string; environment?: string };
-}
+export type Invocation = { kind: 'help'; text: string } | { kind: 'run'; name: string; run: Command };
 
-const SYSTEM = { type: 'system' as const, id: 'admin-cli' };
-
-export const USAGE = `Usage: npm run -s admin -- <command> [--json]
-  org create --name N [--tier free|standard|enterprise] [--stytch-org-id ID]
-  org set-tier ORG_ID TIER
-  org list
-  key create --org ORG_ID --name N [--environment development|staging|production]
-  key revoke KEY_ID`;
-
-export type Command = (app: INestApplicationContext) => Promise<unknown>;
+const HELP = new Set(['-h', '--help']);
 
 /**
- * Checks the command line and returns the command to run. Bad usage throws here, before anything
- * connects: a typo must not wait for (or, embedded, create and lock) the database.
+ * Reads the command line: `[--json] [help] <group> <command> [arguments and options]`. Help is
+ * answered wherever -h/--help appears; anything else is checked in full (usage, then the API's
+ * validation rules) before it returns, so nothing connects for a mistake.
  */
-export function parseCommand({ positionals, values }: Parsed): Command {
-  const [group, command, ...args] = positionals;
-
-  switch (`${group} ${command}`) {
-    case 'org create': {
-      const input = { name: required(values.name, '--name'), tier: tier(values.tier ?? 'free'), stytchOrganizationId: values['stytch-org-id'] };
-      return async (app) => present(await app.get(OrganizationsService).create(input, SYSTEM));
-    }
-    case 'org set-tier': {
-      const [id, newTier] = exactly(args, 2, 'org set-tier ORG_ID TIER');
-      const to = tier(newTier);
-      return async (app) => present(await app.get(OrganizationsService).setTier(id, to, SYSTEM));
-    }
-    case 'org list':
-      exactly(args, 0, 'org list');
-      return async (app) => ({ data: (await app.get(OrganizationsService).list()).map(present) });
-    case 'key create': {
-      const organizationId = required(values.org, '--org');
-      const input = { organizationId, name: required(values.name, '--name'), environment: environment(values.environment) };
-      return async (app) => {
-        // an unknown organization is a failed command (exit 1), like `org set-tier` on one, not bad usage
-        if (!(await app.get(OrganizationsService).find(organizationId))) throw new AppError('NOT_FOUND', `No organization ${organizationId}.`);
-        return app.get(ApiKeysService).issue(input, SYSTEM);
-      };
-    }
-    case 'key revoke': {
-      const [id] = exactly(args, 1, 'key revoke KEY_ID');
-      return async (app) => presentApiKey(await app.get(ApiKeysService).revokeAnywhere(id, SYSTEM));
-    }
-    default:
-      throw new UsageError(USAGE);
+export async function parseInvocation(argv: string[], prog: string): Promise<Invocation> {
+  const rest = [...argv];
+  const options = rest.indexOf('--') < 0 ? rest : rest.slice(0, rest.indexOf('--'));
+  let help = options.some((token) => HELP.has(token));
+  while (rest[0] === '--json' || HELP.has(rest[0])) rest.shift();
+  if (rest[0] === 'help') {
+    help = true;
+    rest.shift();
   }
-}
+  const words: string[] = [];
+  while (words.length < 2 && rest.length > 0 && !rest[0].startsWith('-')) words.push(rest.shift()!);
 
-function present(organization: Organization) {
-  return presentOrganization(organization, organization.tier);
-}
-
-function required(value: string | undefined, flag: string): string {
-  if (!value) throw new UsageError(`${flag} is required.\n${USAGE}`);
-  return value;
-}
-
-function exactly(args: string[], count: number, form: string): string[] {
-  if (args.length !== count) throw new UsageError(`Usage: npm run -s admin -- ${form}`);
-  return args;
-}
-
-function tier(value: string): Tier {
-  if (!(TIERS as string[]).includes(value)) throw new UsageError(`Tier must be one of ${TIERS.join(', ')}.`);
-  return value as Tier;
-}
-
-function environment(value: string | undefined): EnvironmentName | undefined {
-  if (value !== undefined && !(ENVIRONMENTS as readonly string[]).includes(value)) {
-    throw new UsageError(`Environment must be one of ${ENVIRONMENTS.join(', ')}.`);
+  const name = words.join(' ');
+  const command = COMMANDS.find((candidate) => candidate.name === name);
+  if (!command) {
+    if (help && (words.length === 0 || COMMANDS.some((candidate) => candidate.name.startsWith(`${name} `)))) {
+      return { kind: 'help', text: toolHelp(COMMANDS, prog) };
+    }
+    if (words.length === 0) throw new UsageError('a command is required', toolHelp(COMMANDS, prog));
+    const group = COMMANDS.filter((candidate) => candidate.name.startsWith(`${words[0]} `)).map((candidate) => candidate.name);
+    const known = words.length === 1 && group.length > 0 ? `; "${words[0]}" is followed by one of: ${group.join(', ')}` : '';
+    throw new UsageError(`unknown command ${JSON.stringify(name)}${known}`, toolHelp(COMMANDS, prog));
   }
-  return value as EnvironmentName | undefined;
+  if (help) return { kind: 'help', text: commandHelp(command, prog) };
+
+  const usage = commandUsage(command, prog);
+  try {
+    const { values, positionals } = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        ...Object.fromEntries(Object.entries(command.options ?? {}).map(([flag, option]) => [flag, { type: option.value ? 'string' : 'boolean' } as const])),
+        json: { type: 'boolean' },
+      },
+    });
+    const expected = command.args ?? [];
+    if (positionals.length < expected.length) throw new UsageError(`missing ${expected.slice(positionals.length).join(' ')}`);
+    if (positionals.length > expected.length) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[expected.length])}`);
+    return { kind: 'run', name, run: await command.prepare({ args: positionals, values }) };
+  } catch (error) {
+    // parseArgs' own errors (unknown option, missing value) and ours are bad usage: show the right form
+    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      throw new UsageError((error as Error).message, usage);
+    }
+    throw error;
+  }
 }

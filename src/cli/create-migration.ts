@@ -8,6 +8,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { PGlite } from '@electric-sql/pglite';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
+import { environment } from '../config/env-file';
 import { createMigration, pgAdapterFactory, type MigrationAdapterFactory } from '../database/migrator';
 
 // Two levels up is the project root from both src/cli/ and dist/cli/.
@@ -20,7 +21,7 @@ async function main(): Promise<void> {
   const name = values.name?.trim();
   if (!name) throw new Error('a name is required: npm run -s db:migration:create -- --name <name>');
 
-  const databaseUrl = process.env.DATABASE_URL;
+  const databaseUrl = environment().DATABASE_URL;
   let pglite: PGlite | undefined;
   let factory: MigrationAdapterFactory;
   if (databaseUrl) {

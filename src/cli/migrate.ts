@@ -3,13 +3,14 @@
  * (which needs Prisma's native engine; see src/database/migrator.ts).
  */
 import path from 'node:path';
+import { environment } from '../config/env-file';
 import { applyMigrations, pgAdapterFactory } from '../database/migrator';
 
 // Two levels up is the project root from both src/cli/ and dist/cli/.
 const MIGRATIONS_DIR = path.resolve(__dirname, '../../prisma/migrations');
 
 async function main(): Promise<void> {
-  const databaseUrl = process.env.DATABASE_URL;
+  const databaseUrl = environment().DATABASE_URL;
   if (!databaseUrl) throw new Error('DATABASE_URL is not set: it names the PostgreSQL database to migrate.');
   const applied = await applyMigrations(pgAdapterFactory(databaseUrl), MIGRATIONS_DIR);
   for (const name of applied) console.log(`Applied migration ${name}`);

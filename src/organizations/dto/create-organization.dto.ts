@@ -1,0 +1,34 @@
+import { IsIn, IsNotEmpty, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { TIERS } from '../../config/app-config';
+import type { Tier } from '../../generated/prisma/enums';
+import { IsPlainName } from '../../validation/text';
+
+/**
+ * An organization as an operator creates it (admin command line). The name follows the rules of
+ * every other name a dashboard shows (API keys, datasets); the Stytch id is checked for its
+ * shape, since a mistyped one would silently never match a member's session.
+ */
+export class CreateOrganizationDto {
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(200)
+  @IsPlainName()
+  name!: string;
+
+  @IsOptional()
+  @IsIn(TIERS)
+  tier?: Tier;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(128)
+  @Matches(/^organization-(test|live)-[0-9A-Za-z-]{1,100}$/, {
+    message: 'stytch_organization_id must be a Stytch organization id (organization-test-… or organization-live-…)',
+  })
+  stytch_organization_id?: string;
+}
+
+export class SetTierDto {
+  @IsIn(TIERS)
+  tier!: Tier;
+}
