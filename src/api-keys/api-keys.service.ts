@@ -141,7 +141,12 @@ export class ApiKeysService {
     const now = new Date();
     const key = await this.repository.transaction(async (tx) => {
       const current = await this.findIn(tx, organizationId, id);
-      if (current.revokedAt && current.revokedAt <= now) return current;
+      if (current.revokedAt && current.revokedAt <= now) {
+        // Revoked already: the store is told again all the same, so a revocation made where the
+        // store was out of reach (the admin tool without REDIS_URL) is completed by repeating it.
+        await this.store.putKey(id, keyStateOf(current));
+        return current;
+      }
       const revoked = await this.repository.update(tx, id, { revokedAt: now });
       await this.audit.record(tx, { organizationId, type: 'api_key.revoked', actor, target: { type: 'api_key', id } });
       if (principal && principal.kind === 'api_key' && principal.key.id !== id) await this.revocations.assertLive(principal);
