@@ -6,14 +6,15 @@ const PRINTABLE = Array.from({ length: 95 }, (_, code) => String.fromCharCode(32
 const printable = (index: number): string => PRINTABLE[index];
 
 /** The shape of a parsed value, measured the obvious way: what the scan of its text must agree with. */
-function measure(value: unknown): { depth: number; widest: number; values: number; longest: number } {
-  const shape = { depth: 0, widest: 0, values: 0, longest: 0 };
+function measure(value: unknown): { depth: number; widest: number; keys: number; values: number; longest: number } {
+  const shape = { depth: 0, widest: 0, keys: 0, values: 0, longest: 0 };
   const visit = (item: unknown, depth: number): void => {
     shape.values += 1;
     if (typeof item === 'string') shape.longest = Math.max(shape.longest, item.length);
     if (typeof item !== 'object' || item === null) return;
     shape.depth = Math.max(shape.depth, depth);
     if (!Array.isArray(item)) shape.widest = Math.max(shape.widest, Object.keys(item).length);
+    if (!Array.isArray(item)) shape.keys += Object.keys(item).length;
     for (const [key, child] of Object.entries(item)) {
       if (!Array.isArray(item)) shape.longest = Math.max(shape.longest, key.length);
       visit(child, depth + 1);
@@ -25,12 +26,14 @@ function measure(value: unknown): { depth: number; widest: number; values: numbe
 
 function within(value: unknown, limits: BodyShapeLimits): boolean {
   const shape = measure(value);
-  return shape.depth <= limits.depth && shape.widest <= limits.keysPerObject && shape.values <= limits.values && shape.longest <= limits.stringLength;
+  return (
+    shape.depth <= limits.depth && shape.widest <= limits.keysPerObject && shape.keys <= limits.keys && shape.values <= limits.values && shape.longest <= limits.stringLength
+  );
 }
 
 describe('bodyShapeProblem', () => {
   it('agrees with a walk of the parsed value, whatever the spacing and escapes', () => {
-    const small: BodyShapeLimits = { depth: 3, keysPerObject: 3, values: 12, stringLength: 4 };
+    const small: BodyShapeLimits = { depth: 3, keysPerObject: 3, keys: 5, values: 12, stringLength: 4 };
     const text = fc.oneof(fc.string({ maxLength: 6 }), fc.string({ unit: 'binary', maxLength: 6 }), fc.constantFrom('"', '\\', '\n', '\u0000', '😀'));
     const json = fc.letrec((tie) => ({
       value: fc.oneof({ depthSize: 'small' }, fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.boolean(), fc.constant(null), text, tie('array'), tie('object')),
@@ -55,11 +58,14 @@ describe('bodyShapeProblem', () => {
       expect(bodyShapeProblem(record({ a: items }))).toBeUndefined();
     });
 
-    it('64 KiB of data holding the most keys one object can', () => {
+    it('64 KiB of data holding the most keys, in one object or in many', () => {
       const keys = Array.from({ length: 93 * 93 + 93 }, (_, index) => (index < 93 ? printable(index) : printable(Math.floor(index / 93) - 1) + printable(index % 93)));
       const data = Object.fromEntries(keys.slice(0, 9_375).map((key) => [key, 0]));
       expect(Buffer.byteLength(JSON.stringify(data))).toBeLessThanOrEqual(64 * 1024);
       expect(bodyShapeProblem(record(data))).toBeUndefined();
+      const manyObjects = Array.from({ length: 115 }, () => Object.fromEntries(['', ...PRINTABLE].map((key) => [key, 0])));
+      expect(Buffer.byteLength(JSON.stringify({ a: manyObjects }))).toBeLessThanOrEqual(64 * 1024);
+      expect(bodyShapeProblem(record({ a: manyObjects }))).toBeUndefined();
     });
 
     it('data nested 16 levels, and a 64 KiB string written with escapes', () => {
@@ -87,7 +93,9 @@ describe('bodyShapeProblem', () => {
       });
     });
 
-    it('too many values, and a body that is itself too wide or too long', () => {
+    it('too many keys, too many values, and a body that is itself too wide or too long', () => {
+      const objects = Array.from({ length: 13 }, (_, object) => `{${Array.from({ length: 1_000 }, (_, index) => `"k${index}":${object}`).join(',')}}`);
+      expect(bodyShapeProblem(`[${objects.join(',')}]`)?.message).toBe('Request body holds more than 12,000 keys in all its objects; no request of this API needs that many.');
       expect(bodyShapeProblem(`[${'0,'.repeat(40_000)}0]`)?.message).toBe(
         'Request body holds more than 40,000 values (objects, arrays, strings, numbers…); no request of this API needs that many.',
       );

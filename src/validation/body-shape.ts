@@ -4,6 +4,7 @@ import { shownField } from '../errors/validation';
 export interface BodyShapeLimits {
   depth: number;
   keysPerObject: number;
+  keys: number;
   values: number;
   stringLength: number;
 }
@@ -16,8 +17,10 @@ export interface BodyShapeLimits {
 export const BODY_SHAPE_LIMITS: Readonly<BodyShapeLimits> = {
   /** `data`'s 16 levels under the body's own one, with room to spare. */
   depth: 32,
-  /** 64 KiB of JSON holds at most 9,375 distinct keys in one object (`{"a":0,…,"zz":0}`). */
+  /** 64 KiB of JSON holds at most 9,375 distinct keys in one object (`{"a":0,…,"zz":0}`)… */
   keysPerObject: 10_000,
+  /** …and ~10,900 in all its objects together (`[{"":0,"a":0,…,"~":0},…]`). Parsing costs most per key. */
+  keys: 12_000,
   /** Values of every kind, containers included: 64 KiB of JSON holds at most 32,768 (`[0,0,…]`). */
   values: 40_000,
   /** No string of a request, key or value, can be longer than `data` itself. */
@@ -46,6 +49,7 @@ export function bodyShapeProblem(text: string, limits: Readonly<BodyShapeLimits>
 /** The containers open at the current point, innermost last; what is needed to name a field. */
 class ShapeScan {
   private depth = 0;
+  private keys = 0;
   private values = 0;
   private readonly isObject: Uint8Array;
   private readonly members: Int32Array;
@@ -103,7 +107,10 @@ class ShapeScan {
   private keyStarts(): AppError | undefined {
     const level = this.depth - 1;
     this.members[level] += 1;
-    return this.members[level] > this.limits.keysPerObject ? refusal(this.path(level), `is an object of more than ${figure(this.limits.keysPerObject)} keys`) : undefined;
+    if (this.members[level] > this.limits.keysPerObject) return refusal(this.path(level), `is an object of more than ${figure(this.limits.keysPerObject)} keys`);
+    this.keys += 1;
+    if (this.keys <= this.limits.keys) return undefined;
+    return AppError.validation(`Request body holds more than ${figure(this.limits.keys)} keys in all its objects; no request of this API needs that many.`);
   }
 
   /** A value starts: an array's next item, an object member's value (after its colon) or the body itself. */
