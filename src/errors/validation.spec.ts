@@ -73,7 +73,7 @@ describe('RequestValidationPipe', () => {
 
   it('lists the first 20 problems and counts them all', async () => {
     const error = await refusal(Object.fromEntries(Array.from({ length: 30 }, (_, index) => [`unknown${index}`, index])));
-    expect(error.message).toBe('Request validation failed: 30 problems; the first 20 are listed.');
+    expect(error.message).toBe('Request validation failed: the first 20 of 30 problems are listed (10 more).');
     expect(error.extra.details).toHaveLength(20);
   });
 });

@@ -44,7 +44,9 @@ export function validationFailure(errors: ValidationError[], problems?: readonly
   if (total === 0) return AppError.validation('Request body must be a JSON object.', []);
   const more = total - details.length;
   return AppError.validation(
-    more > 0 ? `Request validation failed: ${total.toLocaleString('en-US')} problems; the first ${details.length} are listed.` : 'Request validation failed.',
+    more > 0
+      ? `Request validation failed: the first ${details.length} of ${total.toLocaleString('en-US')} problems are listed (${more.toLocaleString('en-US')} more).`
+      : 'Request validation failed.',
     details,
   );
 }
