@@ -10,7 +10,7 @@ import { registerRequestAdmission } from './auth/request-admission.hook';
 import { AppConfig } from './config/app-config';
 import { RouteTable } from './errors/route-table';
 import { createValidationPipe } from './errors/validation';
-import { clientErrorHandler, createHttpServer, frameworkErrors, registerBodyDepthLimit, registerBodyRefusals } from './http-hardening';
+import { clientErrorHandler, createHttpServer, frameworkErrors, registerBodyRefusals } from './http-hardening';
 import { registerMetricsHook } from './metrics/metrics.hook';
 import { MetricsService } from './metrics/metrics.service';
 import { setupOpenApi } from './openapi';
@@ -20,6 +20,7 @@ import { PinoNestLogger } from './request-context/pino-nest-logger';
 import { RequestLog } from './request-context/request-log';
 import { generateRequestId } from './request-context/request-id';
 import { registerSecurityHeaders } from './security-headers';
+import { registerJsonBodyParser } from './validation/json-body-parser';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 
@@ -78,9 +79,10 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   registerBodyRefusals(fastify);
   registerMetricsHook(fastify, app.get(MetricsService));
   app.get(RequestLog).register(fastify);
-  registerBodyDepthLimit(fastify);
   // JSON only: any other body (text/plain included, which Fastify parses by default) is 415.
   fastify.removeContentTypeParser('text/plain');
+  // Every body's shape is bounded before it is parsed (validation/body-shape.ts).
+  registerJsonBodyParser(fastify);
   app.get(RouteTable).attach(fastify);
   app.useGlobalPipes(createValidationPipe());
   setupOpenApi(app);

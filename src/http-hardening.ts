@@ -173,32 +173,3 @@ function endWithEnvelope(socket: Socket, status: number, reason: string, code: s
   socket.resume();
   socket.setTimeout(CLOSE_GRACE_MS, () => socket.destroy());
 }
-
-const MAX_BODY_DEPTH = 32;
-
-/**
- * Bodies nested deeper than any request of this API are refused before validation, whose
- * recursion would otherwise overflow the stack on `[[[[…]]]]` (a 500). Measured without recursion.
- */
-export function registerBodyDepthLimit(fastify: FastifyInstance): void {
-  fastify.addHook('preValidation', (request, _reply, done) => {
-    if (request.body !== undefined && nestingDepth(request.body) > MAX_BODY_DEPTH) {
-      done(AppError.validation(`Request body is nested more than ${MAX_BODY_DEPTH} levels deep.`));
-    } else {
-      done();
-    }
-  });
-}
-
-function nestingDepth(root: unknown): number {
-  let deepest = 0;
-  const stack: [unknown, number][] = [[root, 0]];
-  while (stack.length > 0) {
-    const [value, depth] = stack.pop()!;
-    if (typeof value !== 'object' || value === null) continue;
-    deepest = Math.max(deepest, depth + 1);
-    if (deepest > MAX_BODY_DEPTH) return deepest;
-    for (const child of Object.values(value)) stack.push([child, depth + 1]);
-  }
-  return deepest;
-}

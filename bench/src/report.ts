@@ -1,3 +1,4 @@
+import { HostileResult, renderHostile } from './hostile-body';
 import type { LoadResult, Scenario } from './load';
 import type { TableCounters } from './postgres';
 import type { MonitoredCommands } from './redis';
@@ -44,6 +45,8 @@ export interface ResultsData {
   stability: Stability;
   jwksDownloads: number;
   profileNote: string | null;
+  /** H1–H2 (hostile-body.ts). */
+  hostile: HostileResult[];
 }
 
 const fmtInt = (value: number): string => Math.round(value).toLocaleString('en-US');
@@ -303,6 +306,8 @@ export function renderResults(data: ResultsData): string {
     '| MiB | ' + stability.rss.filter(([t]) => t % 5 === 0).map(([, rss]) => (rss / 1048576).toFixed(1)).join(' | ') + ' |',
     '',
     `JWKS downloads by the service during the whole run: ${data.jwksDownloads} (cached after the first).`,
+    '',
+    renderHostile(data.hostile, data.settings.hostileConnections),
     '',
     '## Every round',
     '',

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Redis from 'ioredis';
 import { TICKS_PER_SECOND, cpuSnapshot, otherShare, processTicks } from './cpu';
+import { HostileResult, describeHostile, driveHostile, hostileBodies, renderHostile } from './hostile-body';
 import { LocalJwks } from './jwks';
 import { LoadResult, Scenario, drive } from './load';
 import { createDatabase, databaseUrl, diffTables, dropDatabase, postgresInfo, tableCounters, transactions } from './postgres';
@@ -320,6 +321,7 @@ async function measure(env: Environment, cleanup: Cleanup): Promise<void> {
     rounds.push(results);
   }
 
+  const hostile = await hostileRun(env, servers);
   const stability = await stabilityRun(env, servers, byId('S2'));
   const profileNote = existingProfileNote();
   const data: ResultsData = {
@@ -342,12 +344,36 @@ async function measure(env: Environment, cleanup: Cleanup): Promise<void> {
     stability,
     jwksDownloads: env.jwks.hits,
     profileNote,
+    hostile,
   };
   const markdown = renderResults(data);
   writeFileSync(RESULTS_FILE, markdown);
   writeFileSync(path.join(TMP_DIR, 'results.json'), JSON.stringify(data, null, 1)); // the raw figures, for a closer look
   process.stdout.write(`\n${markdown}\n`);
   log(`wrote ${path.relative(ROOT, RESULTS_FILE)}`);
+}
+
+/** H1–H2: `/healthz` while one key sends the costliest 1 MiB bodies (hostile-body.ts). */
+async function hostileRun(env: Environment, servers: Servers): Promise<HostileResult[]> {
+  const { settings, seed } = env;
+  const results: HostileResult[] = [];
+  for (const hostile of hostileBodies()) {
+    log(`${hostile.id} ${hostile.title}: ${settings.hostileSeconds} s…`);
+    const result = await driveHostile(servers.serviceUrl, servers.service.pid, hostile, seed.keys[0].secret, settings.hostileConnections, settings.hostileSeconds);
+    assertUp(servers);
+    log(`${hostile.id}: ${describeHostile(result)}`);
+    results.push(result);
+  }
+  return results;
+}
+
+/** `--only=hostile-body`: H1–H2 alone; their section goes to stdout and bench/tmp/hostile-body.md. */
+async function measureHostileOnly(env: Environment, cleanup: Cleanup): Promise<void> {
+  const servers = await startServers(env, cleanup);
+  const markdown = renderHostile(await hostileRun(env, servers), env.settings.hostileConnections);
+  writeFileSync(path.join(TMP_DIR, 'hostile-body.md'), `${markdown}\n`);
+  process.stdout.write(`\n${markdown}\n\n`);
+  log(`wrote ${path.relative(ROOT, path.join(TMP_DIR, 'hostile-body.md'))}; RESULTS.md left as it was`);
 }
 
 /**
@@ -503,6 +529,7 @@ async function main(): Promise<void> {
   try {
     const env = await prepare(settings, cleanup);
     if (settings.profile) await profile(env, cleanup);
+    else if (settings.only === 'hostile-body') await measureHostileOnly(env, cleanup);
     else await measure(env, cleanup);
   } finally {
     if (!stopping) await cleanup.run();

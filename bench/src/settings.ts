@@ -18,6 +18,10 @@ export interface Settings {
   profile: boolean;
   /** `--no-build`: reuse dist/ as it is (iterating on the bench itself). */
   build: boolean;
+  /** `--only=hostile-body`: run H1–H2 alone (a small seed), print their section, leave RESULTS.md as it is. */
+  only: 'hostile-body' | undefined;
+  hostileSeconds: number;
+  hostileConnections: number;
   connections: number;
   rounds: number;
   warmupSeconds: number;
@@ -38,9 +42,10 @@ export interface Settings {
  */
 export function readSettings(argv: string[], env: NodeJS.ProcessEnv): Settings {
   const flags = new Set(argv);
-  const unknown = [...flags].filter((flag) => !['--profile', '--no-build', '--quick'].includes(flag));
-  if (unknown.length > 0) throw new Error(`Unknown option(s) ${unknown.join(' ')}; known: --profile --no-build --quick`);
+  const unknown = [...flags].filter((flag) => !['--profile', '--no-build', '--quick', '--only=hostile-body'].includes(flag));
+  if (unknown.length > 0) throw new Error(`Unknown option(s) ${unknown.join(' ')}; known: --profile --no-build --quick --only=hostile-body`);
   const quick = flags.has('--quick');
+  const only = flags.has('--only=hostile-body') ? 'hostile-body' : undefined;
   const int = (name: string, fallback: number, quickValue = fallback): number => {
     const raw = env[name];
     if (raw === undefined || raw === '') return quick ? quickValue : fallback;
@@ -50,14 +55,18 @@ export function readSettings(argv: string[], env: NodeJS.ProcessEnv): Settings {
   return {
     profile: flags.has('--profile'),
     build: !flags.has('--no-build'),
+    only,
+    hostileSeconds: int('BENCH_HOSTILE_SECONDS', 10, 4),
+    hostileConnections: int('BENCH_HOSTILE_CONNECTIONS', 4),
     connections: int('BENCH_CONNECTIONS', 50),
     rounds: int('BENCH_ROUNDS', 3, 1),
     warmupSeconds: int('BENCH_WARMUP_SECONDS', 2, 1),
     seconds: int('BENCH_SECONDS', 7, 3),
     stabilitySeconds: int('BENCH_STABILITY_SECONDS', 60, 10),
     profileSeconds: int('BENCH_PROFILE_SECONDS', 20, 5),
-    organizations: int('BENCH_ORGANIZATIONS', 8),
-    keysPerOrganization: int('BENCH_KEYS_PER_ORGANIZATION', 40),
+    // H1–H2 alone need one key
+    organizations: int('BENCH_ORGANIZATIONS', only ? 1 : 8),
+    keysPerOrganization: int('BENCH_KEYS_PER_ORGANIZATION', only ? 1 : 40),
     members: int('BENCH_MEMBERS', 120),
     logLevel: env.BENCH_LOG_LEVEL || 'info',
     adminDatabaseUrl: env.BENCH_DATABASE_ADMIN_URL || 'postgresql://postgres@127.0.0.1:5432/postgres',

@@ -1,6 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal } from '../auth/current-principal.decorator';
+import { ManagesKeys } from '../auth/key-manager.guard';
 import type { Principal } from '../auth/principal';
 import { ApiErrorResponses } from '../errors/api-error-responses.decorator';
 import { ApiPageResponse } from '../pagination/api-page-response.decorator';
@@ -23,6 +24,7 @@ export class ApiKeysController {
   ) {}
 
   @Post()
+  @ManagesKeys()
   @ApiCreatedResponse({ type: CreatedApiKeyView, description: 'The key, with its secret shown this once' })
   create(@CurrentPrincipal() principal: Principal, @Body() dto: CreateApiKeyDto) {
     return this.keys.create(principal, dto);
@@ -41,6 +43,7 @@ export class ApiKeysController {
   }
 
   @Delete(':id')
+  @ManagesKeys()
   @HttpCode(200)
   @ApiOkResponse({ type: ApiKeyView, description: 'The revoked key; repeating the call is harmless' })
   revoke(@CurrentPrincipal() principal: Principal, @Param('id') id: string) {
@@ -48,6 +51,7 @@ export class ApiKeysController {
   }
 
   @Post(':id/rotate')
+  @ManagesKeys()
   @ApiCreatedResponse({ type: CreatedApiKeyView, description: 'The new key, with its secret shown this once' })
   rotate(@CurrentPrincipal() principal: Principal, @Param('id') id: string, @Body() dto: RotateApiKeyDto) {
     return this.keys.rotate(principal, id, dto.grace_period_seconds ?? 0);

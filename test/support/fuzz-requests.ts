@@ -338,6 +338,9 @@ function routeShapedBody(targets: FuzzTargets): fc.Arbitrary<Part<Body>> {
     });
 }
 
+/** Keys a plain object inherits (`toString`, `hasOwnProperty`…): class-transformer used to skip them. */
+const PROTOTYPE_NAMES = Object.getOwnPropertyNames(Object.prototype);
+
 const INVALID_UTF8 = [[0xff], [0xfe, 0xff], [0xc0, 0xaf], [0x80], [0xe2, 0x82], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xc3], [0xf8, 0x88, 0x80, 0x80, 0x80]];
 
 function bodyArbitrary(targets: FuzzTargets): fc.Arbitrary<Part<Body | undefined>> {
@@ -384,6 +387,26 @@ function bodyArbitrary(targets: FuzzTargets): fc.Arbitrary<Part<Body | undefined
         const list = where === 'strings' ? `[${'"s",'.repeat(n - 1)}"s"]` : `[${'0,'.repeat(n - 1)}0]`;
         const text = where === 'top' ? list : where === 'data' ? `{"name":"h","data":{"list":${list}}}` : where === 'name' ? `{"name":${list}}` : `{"name":"h","data":{"s":${list}}}`;
         return json(text, 'huge-array');
+      }),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.tuple(fc.integer({ min: 1_000, max: 120_000 }), fc.constantFrom('top', 'data', 'subject', 'rate-limit', 'prototype-names', 'duplicates')).map(([n, where]) => {
+        const key = where === 'prototype-names' ? (i: number) => `${PROTOTYPE_NAMES[i % PROTOTYPE_NAMES.length]}${i < PROTOTYPE_NAMES.length ? '' : i}` : (i: number) => `k${i.toString(36)}`;
+        const object = where === 'duplicates' ? `{${Array(n).fill('"name":"d"').join(',')}}` : `{${Array.from({ length: n }, (_, i) => `"${key(i)}":1`).join(',')}}`;
+        const text = where === 'data' ? `{"name":"w","data":${object}}`
+          : where === 'subject' ? `{"name":"w","data":{},"subject":${object}}`
+            : where === 'rate-limit' ? `{"name":"w","rate_limit":${object}}`
+              : object;
+        return json(text, 'wide-object');
+      }),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.tuple(fc.integer({ min: 60_000, max: 1_040_000 }), fc.constantFrom('name', 'data-value', 'data-key', 'escapes')).map(([n, where]) => {
+        const long = where === 'escapes' ? '\\u00e9'.repeat(Math.floor(n / 6)) : 'l'.repeat(n);
+        const text = where === 'data-value' || where === 'escapes' ? `{"name":"l","data":{"k":"${long}"}}` : where === 'data-key' ? `{"name":"l","data":{"${long}":1}}` : `{"name":"${long}"}`;
+        return json(text, 'long-string');
       }),
     },
     {

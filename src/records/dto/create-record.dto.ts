@@ -14,10 +14,11 @@ export function IsBoundedJsonObject(options?: ValidationOptions): PropertyDecora
     {
       name: 'isBoundedJsonObject',
       validator: {
+        // the size first: it bounds the walks that follow
         validate: (value: unknown) =>
           isPlainObject(value) &&
-          depth(value) <= MAX_DATA_DEPTH &&
           Buffer.byteLength(JSON.stringify(value)) <= MAX_DATA_BYTES &&
+          depth(value) <= MAX_DATA_DEPTH &&
           storableStrings(value),
         defaultMessage: (args) =>
           `${args?.property ?? 'data'} must be a JSON object of at most ${MAX_DATA_BYTES / 1024} KiB and ${MAX_DATA_DEPTH} levels, without NUL characters or lone surrogates`,
