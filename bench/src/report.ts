@@ -227,7 +227,7 @@ export function renderResults(data: ResultsData): string {
     `The ${stability.result.seconds.toFixed(0)} s S2 run (memory and counts, below): ${fmtInt(stability.result.rps)} req/s, ` +
       `p50 ${fmtMs(stability.result.p50)} ms, p99 ${fmtMs(stability.result.p99)} ms, max ${fmtMs(stability.result.max)} ms.`,
     '',
-    '## Targets (issue 8)',
+    '## Targets',
     '',
     '| target | measured | met |',
     '|---|---|---|',
