@@ -63,8 +63,9 @@ function addHeaders(operation: OperationObject, path: string): void {
   const authenticated = path.startsWith('/v1/') && operation.security!.length > 0;
   for (const [status, response] of Object.entries(operation.responses) as [string, ResponseObject][]) {
     const names: ResponseHeaderName[] = [...EVERY_RESPONSE];
-    // A 401 is not authenticated: it has no rate limit to tell.
-    if (authenticated && status !== '401') names.push(...RATE_LIMIT_HEADERS);
+    // Optional (`required: false`): absent when the credential was refused before admission;
+    // present on any status once admitted, a 401 for a key revoked in flight included.
+    if (authenticated) names.push(...RATE_LIMIT_HEADERS);
     if (status === '429') names.push('Retry-After');
     if (status === '405') names.push('Allow');
     response.headers = { ...response.headers, ...Object.fromEntries(names.map((name) => [name, { $ref: `#/components/headers/${name}` }])) };
