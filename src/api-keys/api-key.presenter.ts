@@ -7,9 +7,9 @@ class ActorDto {
   @ApiProperty() id!: string;
 }
 
-class RateLimitView {
-  @ApiProperty() max!: number;
-  @ApiProperty() window_seconds!: number;
+interface RateLimitView {
+  max: number;
+  window_seconds: number;
 }
 
 /** The key object of CONTRACT §7 (never the secret, never its hash). */
@@ -25,7 +25,18 @@ export class ApiKeyView {
   @ApiProperty({ format: 'date-time', nullable: true, type: String, description: 'When the key stopped (or, during a rotation grace period, will stop) working' })
   revoked_at!: string | null;
   @ApiProperty({ type: ActorDto }) created_by!: ActorDto;
-  @ApiProperty({ type: RateLimitView, nullable: true, description: 'null: the default limit' }) rate_limit!: RateLimitView | null;
+  // Inline, not a $ref: OpenAPI 3.0 cannot make a referenced schema nullable.
+  @ApiProperty({
+    type: 'object',
+    nullable: true,
+    description: "The key's own limit; null: the service's default",
+    required: ['max', 'window_seconds'],
+    properties: {
+      max: { type: 'integer', minimum: 1, description: 'Requests per window' },
+      window_seconds: { type: 'integer', minimum: 1, description: 'Window length in seconds' },
+    },
+  })
+  rate_limit!: RateLimitView | null;
 }
 
 export class CreatedApiKeyView extends ApiKeyView {

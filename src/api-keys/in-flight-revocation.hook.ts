@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { API_HEADERS } from '../security-headers';
 import { KeyRevocations, revokedError } from './key-revocations';
 
 /** What a handler may have said about its result; none of it belongs on the error that replaces it. */
@@ -30,5 +31,7 @@ export function registerInFlightRevocationCheck(fastify: FastifyInstance, revoca
 
 function replaceResult(reply: FastifyReply, done: (error: Error) => void, error: Error): void {
   for (const name of RESULT_HEADERS) reply.removeHeader(name);
+  // The error is a /v1 answer like any other: no cache may keep it either (CONTRACT §4).
+  reply.header('cache-control', API_HEADERS['cache-control']);
   done(error);
 }

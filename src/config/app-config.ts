@@ -3,6 +3,8 @@ import { Tier } from '../generated/prisma/enums';
 /** Everything the service reads from its environment, parsed and validated once at start. */
 export interface AppConfig {
   port: number;
+  /** The service's address as its clients reach it (the OpenAPI document's server). */
+  publicUrl: string;
   /** Unset → embedded PostgreSQL (PGlite) under `dataDir`. */
   databaseUrl?: string;
   /** Unset → in-process store (one instance only). */

@@ -5,6 +5,7 @@ describe('loadConfig', () => {
     const sut = loadConfig({});
     expect(sut).toMatchObject({
       port: 3000,
+      publicUrl: 'http://localhost:3000',
       databaseUrl: undefined,
       redisUrl: undefined,
       dataDir: '.data',
@@ -60,6 +61,12 @@ describe('loadConfig', () => {
     expect(error).toBeInstanceOf(ConfigError);
     const message = (error as Error).message;
     for (const name of ['PORT', 'RATE_LIMIT_MAX', 'DATABASE_URL', 'LOG_LEVEL', 'STYTCH_PROJECT_ID', 'MAX_ACTIVE_KEYS_PER_ORGANIZATION']) expect(message).toContain(name);
+  });
+
+  it('names the OpenAPI server from PUBLIC_URL, by default this host on PORT', () => {
+    expect(loadConfig({ PORT: '8080' }).publicUrl).toBe('http://localhost:8080');
+    expect(loadConfig({ PUBLIC_URL: 'https://api.example.test/' }).publicUrl).toBe('https://api.example.test');
+    expect(() => loadConfig({ PUBLIC_URL: 'api.example.test' })).toThrow(/PUBLIC_URL must be a http: or https:\/\/ URL/);
   });
 
   it('reads TRUST_PROXY in each of its forms and names it when an entry is not an address', () => {

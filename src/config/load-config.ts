@@ -46,9 +46,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
     problems.push('STYTCH_PROJECT_ID and STYTCH_SECRET must be set together');
   }
   const stytchBaseUrl = url('STYTCH_BASE_URL', ['http:', 'https:']);
+  const port = int('PORT', 3000, 0, 65535);
 
   const config: AppConfig = {
-    port: int('PORT', 3000, 0, 65535),
+    port,
+    // Where clients reach this service: the `servers` entry of the OpenAPI document.
+    publicUrl: url('PUBLIC_URL', ['http:', 'https:'], `http://localhost:${port}`)!.replace(/\/+$/, ''),
     databaseUrl: url('DATABASE_URL', ['postgresql:', 'postgres:']),
     redisUrl: url('REDIS_URL', ['redis:', 'rediss:']),
     dataDir: read('DATA_DIR') ?? '.data',

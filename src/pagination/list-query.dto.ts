@@ -6,7 +6,7 @@ export const DEFAULT_PAGE_SIZE = 20;
 
 /** `?limit=` (1–100, default 20) and `?cursor=` — the `next_cursor` of the previous page. */
 export class ListQueryDto {
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: DEFAULT_PAGE_SIZE })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 100, default: DEFAULT_PAGE_SIZE })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -14,7 +14,7 @@ export class ListQueryDto {
   @Max(100)
   limit?: number;
 
-  @ApiPropertyOptional({ description: 'next_cursor of the previous page' })
+  @ApiPropertyOptional({ pattern: '^[a-z]+_[0-9a-f]{28}$', description: 'next_cursor of the previous page' })
   @IsOptional()
   @Matches(/^[a-z]+_[0-9a-f]{28}$/, { message: 'cursor must be the next_cursor of a previous page' })
   cursor?: string;

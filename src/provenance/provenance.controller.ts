@@ -1,5 +1,6 @@
 import { Body, Controller, Post } from '@nestjs/common';
-import { ApiCreatedResponse, ApiTags } from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { API_TAGS } from '../api-docs/tags';
 import { CurrentPrincipal } from '../auth/current-principal.decorator';
 import type { Principal } from '../auth/principal';
 import { CreateProvenanceDto } from '../records/dto/create-provenance.dto';
@@ -9,7 +10,7 @@ import { RecordsController } from '../records/records.controller';
 import { RecordsService } from '../records/records.service';
 
 /** Provenance is append-only: records are created and read, never changed or deleted. */
-@ApiTags('Provenance (Enterprise)')
+@ApiTags(API_TAGS.provenance.name)
 @Controller('v1/provenance')
 export class ProvenanceController extends RecordsController {
   constructor(records: RecordsService) {
@@ -17,6 +18,7 @@ export class ProvenanceController extends RecordsController {
   }
 
   @Post()
+  @ApiOperation({ summary: 'Create a provenance record', description: 'Records where a dataset or model card comes from. Provenance records are never changed or deleted.' })
   @ApiCreatedResponse({ type: RecordView })
   create(@CurrentPrincipal() principal: Principal, @Body() dto: CreateProvenanceDto) {
     const { subject, ...record } = dto;

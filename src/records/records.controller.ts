@@ -1,5 +1,5 @@
 import { Body, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation } from '@nestjs/swagger';
 import { CurrentPrincipal } from '../auth/current-principal.decorator';
 import type { Principal } from '../auth/principal';
 import { ApiErrorResponses } from '../errors/api-error-responses.decorator';
@@ -25,12 +25,14 @@ export abstract class RecordsController {
   ) {}
 
   @Get()
+  @ApiOperation({ summary: 'List records', description: "The collection's records of your organization, newest first." })
   @ApiPageResponse(RecordView)
   list(@CurrentPrincipal() principal: Principal, @Query() query: ListQueryDto) {
     return this.records.list(principal, this.kind, query);
   }
 
   @Get(':id')
+  @ApiOperation({ summary: 'Get a record', description: 'One record of the collection, with its data.' })
   @ApiOkResponse({ type: RecordView })
   get(@CurrentPrincipal() principal: Principal, @Param('id') id: string) {
     return this.records.get(principal, this.kind, id);
@@ -40,6 +42,7 @@ export abstract class RecordsController {
 /** A collection whose records can be created from a name and data, and deleted. */
 export abstract class EditableRecordsController extends RecordsController {
   @Post()
+  @ApiOperation({ summary: 'Create a record', description: 'Stores a named record with its free-form JSON data (an object of at most 64 KiB).' })
   @ApiCreatedResponse({ type: RecordView })
   create(@CurrentPrincipal() principal: Principal, @Body() dto: CreateRecordDto) {
     return this.records.create(principal, this.kind, dto);
@@ -47,7 +50,8 @@ export abstract class EditableRecordsController extends RecordsController {
 
   @Delete(':id')
   @HttpCode(204)
-  @ApiNoContentResponse()
+  @ApiOperation({ summary: 'Delete a record', description: 'Deletes the record for good.' })
+  @ApiNoContentResponse({ description: 'Deleted' })
   delete(@CurrentPrincipal() principal: Principal, @Param('id') id: string) {
     return this.records.delete(principal, this.kind, id);
   }

@@ -1,7 +1,6 @@
 import { applyDecorators, SetMetadata } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { ApiForbiddenResponse } from '@nestjs/swagger';
-import { ErrorEnvelopeDto } from '../errors/error-envelope';
+import { ApiErrorResponse } from '../errors/api-error-responses.decorator';
 
 /**
  * The one list of capabilities behind the Enterprise tier (CONTRACT §6). Every path under
@@ -15,7 +14,7 @@ export const ENTERPRISE_ONLY = 'lv:enterprise-only';
 export const EnterpriseOnly = (): ClassDecorator & MethodDecorator =>
   applyDecorators(
     SetMetadata(ENTERPRISE_ONLY, true),
-    ApiForbiddenResponse({ type: ErrorEnvelopeDto, description: 'ENTERPRISE_REQUIRED: the organization is below the Enterprise tier' }),
+    ApiErrorResponse(403, 'ENTERPRISE_REQUIRED: the organization is below the Enterprise tier; `upgrade_url` says where to upgrade.'),
   );
 
 /** `path` as the router decoded it (see routedPath). */

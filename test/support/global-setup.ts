@@ -13,6 +13,8 @@ const LOCAL_REDIS = 'redis://127.0.0.1:6379/15';
  * created and migrated; its URL reaches the specs as LV_E2E_DATABASE_URL (none → embedded only).
  */
 export default async function globalSetup(): Promise<void> {
+  // Names this run's files in the temporary folder (the count of responses checked against the OpenAPI document).
+  process.env.LV_E2E_RUN_ID = `${process.pid}-${randomBytes(4).toString('hex')}`;
   const adminUrl = process.env.TEST_DATABASE_URL || LOCAL_POSTGRES;
   const redisUrl = process.env.TEST_REDIS_URL || LOCAL_REDIS;
   const required = Boolean(process.env.TEST_DATABASE_URL || process.env.TEST_REDIS_URL || process.env.CI);

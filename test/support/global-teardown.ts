@@ -1,7 +1,15 @@
 import { Client } from 'pg';
+import { takeValidatedTotal } from './validated-total';
+
+/** Reports how many responses were checked against the OpenAPI document; drops the throwaway database. */
+export default async function globalTeardown(): Promise<void> {
+  const validated = takeValidatedTotal();
+  if (validated !== undefined) process.stdout.write(`\nOpenAPI: ${validated} responses validated against the document.\n`);
+  await dropTestDatabase();
+}
 
 /** Drops the throwaway database the setup created. */
-export default async function globalTeardown(): Promise<void> {
+async function dropTestDatabase(): Promise<void> {
   const adminUrl = process.env.LV_E2E_ADMIN_DATABASE_URL;
   const name = process.env.LV_E2E_DATABASE_NAME;
   if (!adminUrl || !name) return;

@@ -6,6 +6,17 @@ import { AppConfig } from '../../src/config/app-config';
 import { loadConfig } from '../../src/config/load-config';
 import type { Tier } from '../../src/generated/prisma/enums';
 import { OrganizationsService } from '../../src/organizations/organizations.service';
+import { assertResponsesMatchDocument, recordValidatedCount, watchResponses } from './response-contract';
+
+// Every spec that starts an application has its responses held to the OpenAPI document: a
+// response that does not match fails the test that caused it (src/openapi.ts is the truth).
+if (typeof afterEach === 'function') {
+  afterEach(assertResponsesMatchDocument);
+  afterAll(() => {
+    recordValidatedCount();
+    assertResponsesMatchDocument();
+  });
+}
 
 export interface Backend {
   name: string;
@@ -47,6 +58,7 @@ export async function startApp(backend: Backend, overrides: Partial<AppConfig> =
     ...overrides,
   };
   const app = await createApp(config);
+  watchResponses(app);
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
   const url = `http://127.0.0.1:${address.port}`;

@@ -10,13 +10,13 @@ export const ENVIRONMENTS = ['development', 'staging', 'production'] as const;
 export type EnvironmentName = (typeof ENVIRONMENTS)[number];
 
 export class RateLimitDto {
-  @ApiProperty({ minimum: 1, maximum: 1_000_000, example: 1000 })
+  @ApiProperty({ type: 'integer', minimum: 1, maximum: 1_000_000, example: 1000 })
   @IsInt()
   @Min(1)
   @Max(1_000_000)
   max!: number;
 
-  @ApiProperty({ minimum: 1, maximum: 86_400, example: 60 })
+  @ApiProperty({ type: 'integer', minimum: 1, maximum: 86_400, example: 60 })
   @IsInt()
   @Min(1)
   @Max(86_400)

@@ -2,7 +2,7 @@ import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsInt, IsOptional, Max, Min } from 'class-validator';
 
 export class RotateApiKeyDto {
-  @ApiPropertyOptional({ minimum: 0, maximum: 86_400, default: 0, description: 'Seconds the old key keeps working' })
+  @ApiPropertyOptional({ type: 'integer', minimum: 0, maximum: 86_400, default: 0, description: 'Seconds the old key keeps working' })
   @IsOptional()
   @IsInt()
   @Min(0)

@@ -4,13 +4,10 @@ import { AppError } from '../../errors/app-error';
 import { ApiKeysService } from '../api-keys.service';
 import { Granularity, UsageQueryDto } from '../dto/usage-query.dto';
 import { UsageRepository } from './usage.repository';
+import type { UsageView } from './usage.view';
 
 const DAY_MS = 86_400_000;
 const DEFAULT_SPAN_MS: Record<Granularity, number> = { minute: DAY_MS, hour: DAY_MS, day: 30 * DAY_MS };
-
-export interface UsageView {
-  data: { timestamp: string; requests: number; rate_limited: number }[];
-}
 
 @Injectable()
 export class UsageService {
