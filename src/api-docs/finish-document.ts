@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { OpenAPIObject, OperationObject, ReferenceObject, ResponseObject, SchemaObject } from '@nestjs/swagger';
 import { ErrorEnvelopeDto } from '../errors/error-envelope';
 import { isEnterprisePath } from '../tiers/enterprise';
@@ -14,6 +15,8 @@ const BODY_ERRORS: Record<number, string> = {
   413: 'PAYLOAD_TOO_LARGE: the body is over 1 MiB.',
   415: 'UNSUPPORTED_MEDIA_TYPE: the body is not JSON (`Content-Type: application/json`), or it is compressed (`Content-Encoding`).',
 };
+/** Error answers worded the same on every operation: declared once under `components.responses`. */
+const SHARED_ERRORS = new Set(['400', '401', '404', '405', '413', '415', '429', '500', '503']);
 const ENTERPRISE_NOTE = 'Enterprise tier only: an organization below it is answered `403 ENTERPRISE_REQUIRED`.';
 
 /**
@@ -28,6 +31,8 @@ const ENTERPRISE_NOTE = 'Enterprise tier only: an organization below it is answe
  *   on 429, `Allow` on 405;
  * - request bodies are closed (`additionalProperties: false`), as the validation pipe refuses
  *   unknown fields; free-form objects that name no properties (a record's `data`) stay open.
+ * Error answers alike across operations are then declared once and referenced, which keeps the
+ * document (served on every docs page load) a fraction of the size.
  */
 export function finishDocument(document: OpenAPIObject): OpenAPIObject {
   document.components = { ...document.components, headers: { ...RESPONSE_HEADERS } };
@@ -41,6 +46,7 @@ export function finishDocument(document: OpenAPIObject): OpenAPIObject {
       if (method !== 'get' && method !== 'head') addErrors(operation, BODY_ERRORS);
       if (isEnterprisePath(path)) markEnterprise(operation);
       addHeaders(operation, path);
+      shareErrors(document, operation, path);
       const body = operation.requestBody as { content?: Record<string, { schema?: SchemaObject | ReferenceObject }> } | undefined;
       for (const media of Object.values(body?.content ?? {})) closeObjects(document, media.schema, closed);
     }
@@ -69,6 +75,18 @@ function addHeaders(operation: OperationObject, path: string): void {
     if (status === '429') names.push('Retry-After');
     if (status === '405') names.push('Allow');
     response.headers = { ...response.headers, ...Object.fromEntries(names.map((name) => [name, { $ref: `#/components/headers/${name}` }])) };
+  }
+}
+
+function shareErrors(document: OpenAPIObject, operation: OperationObject, path: string): void {
+  const shared = (document.components!.responses ??= {});
+  const scope = path.startsWith('/v1/') ? 'Api' : 'Public';
+  for (const [status, response] of Object.entries(operation.responses) as [string, ResponseObject | ReferenceObject][]) {
+    if (!SHARED_ERRORS.has(status) || '$ref' in response) continue;
+    const name = `${scope}Error${status}`;
+    shared[name] ??= response;
+    // A route that words this status its own way keeps its answer inline.
+    if (isDeepStrictEqual(shared[name], response)) operation.responses[status] = { $ref: `#/components/responses/${name}` };
   }
 }
 

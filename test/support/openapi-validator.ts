@@ -54,13 +54,15 @@ export class OpenApiValidator {
     const method = exchange.method === 'HEAD' ? 'get' : exchange.method.toLowerCase();
     const operation = (this.document.paths[template] as Record<string, OperationObject> | undefined)?.[method];
     if (!operation) return [...problems, `${where}: ${method.toUpperCase()} ${template} is not in the document`];
-    const response = operation.responses[String(exchange.status)] as ResponseObject | undefined;
-    if (!response) return [...problems, `${where}: status ${exchange.status} is not declared for ${method.toUpperCase()} ${template}`];
+    const declared = operation.responses[String(exchange.status)] as ResponseObject | ReferenceObject | undefined;
+    if (!declared) return [...problems, `${where}: status ${exchange.status} is not declared for ${method.toUpperCase()} ${template}`];
+    // A shared answer (`components.responses`) is validated where it is declared.
+    const at = '$ref' in declared ? declared.$ref : `#/paths/${escape(template)}/${method}/responses/${exchange.status}`;
+    const response = '$ref' in declared ? (this.document.components!.responses![declared.$ref.split('/').pop()!] as ResponseObject) : declared;
 
     problems.push(...this.headerProblems(where, response, exchange));
-    const pointer = `#/paths/${escape(template)}/${method}/responses/${exchange.status}/content/application~1json/schema`;
     if (response.content?.['application/json']) {
-      if (exchange.method !== 'HEAD') problems.push(...this.bodyProblems(where, `${DOCUMENT_ID}${pointer}`, exchange));
+      if (exchange.method !== 'HEAD') problems.push(...this.bodyProblems(where, `${DOCUMENT_ID}${at}/content/application~1json/schema`, exchange));
     } else if (exchange.body) {
       problems.push(`${where}: a body where the document declares none`);
     }
