@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import net from 'node:net';
 import { PrismaService } from '../src/database/prisma.service';
 import { OrganizationsService } from '../src/organizations/organizations.service';
-import { TcpProxy } from './support/tcp-proxy';
+import { ProxiedBackend, TcpProxy, proxyBackend } from './support/tcp-proxy';
 import { Backend, TestApp, backends, bearer, expectEnvelope, seedOrganization, sharedBackend, startApp } from './support/test-app';
 
 describe.each(backends())('foundation on $name', (backend: Backend) => {
@@ -193,19 +193,16 @@ const shared = sharedBackend();
   let database: TcpProxy;
   let redis: TcpProxy;
 
+  let proxied: ProxiedBackend;
+
   beforeAll(async () => {
-    const databaseUrl = new URL(shared!.databaseUrl!);
-    const redisUrl = new URL(shared!.redisUrl!);
-    database = new TcpProxy(databaseUrl.hostname, Number(databaseUrl.port || 5432));
-    redis = new TcpProxy(redisUrl.hostname, Number(redisUrl.port || 6379));
-    await database.start();
-    await redis.start();
-    target = await startApp({ ...shared!, databaseUrl: database.url(shared!.databaseUrl!), redisUrl: redis.url(shared!.redisUrl!) });
+    proxied = await proxyBackend(shared!);
+    ({ database, redis } = proxied);
+    target = await startApp(proxied.backend);
   });
   afterAll(async () => {
     await target.close();
-    await database.stop();
-    await redis.stop();
+    await proxied.stop();
   });
 
   /** /readyz once the outage shows: its probe result is reused for up to a second. */

@@ -4,7 +4,7 @@ import { AdmissionStore } from '../src/store/admission-store';
 import { RawResponse, chunked, exchange, header, parseResponses } from './support/fuzz-http';
 import { QueryCounter, startQueryCounter } from './support/query-counter';
 import { RedisCommandProxy } from './support/redis-command-proxy';
-import { TcpProxy } from './support/tcp-proxy';
+import { ProxiedBackend, TcpProxy, proxyBackend } from './support/tcp-proxy';
 import { Backend, TestApp, backends, bearer, seedOrganization, sharedBackend, startApp } from './support/test-app';
 
 const OVER_LIMIT = Buffer.alloc(5 * 1024 * 1024, 'x');
@@ -241,19 +241,16 @@ const shared = sharedBackend();
   let database: TcpProxy;
   let redis: TcpProxy;
 
+  let proxied: ProxiedBackend;
+
   beforeAll(async () => {
-    const databaseUrl = new URL(shared!.databaseUrl!);
-    const redisUrl = new URL(shared!.redisUrl!);
-    database = new TcpProxy(databaseUrl.hostname, Number(databaseUrl.port || 5432));
-    redis = new TcpProxy(redisUrl.hostname, Number(redisUrl.port || 6379));
-    await database.start();
-    await redis.start();
-    target = await startApp({ ...shared!, databaseUrl: database.url(shared!.databaseUrl!), redisUrl: redis.url(shared!.redisUrl!) });
+    proxied = await proxyBackend(shared!);
+    ({ database, redis } = proxied);
+    target = await startApp(proxied.backend);
   });
   afterAll(async () => {
     await target.close();
-    await database.stop();
-    await redis.stop();
+    await proxied.stop();
   });
 
   it.each([

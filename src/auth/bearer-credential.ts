@@ -5,8 +5,9 @@ const AUTHORIZATION = /^authorization$/i;
 
 /**
  * Reads `Authorization: Bearer <credential>` (RFC 6750) from the request's one Authorization
- * header: the scheme is case-insensitive, then one space and a credential without whitespace. What the credential itself must look like is the
- * business of the authenticator it goes to (INVALID_API_KEY / INVALID_SESSION).
+ * header: the scheme is case-insensitive, then one space and a credential without whitespace.
+ * What the credential itself must look like is the business of the authenticator it goes to
+ * (INVALID_API_KEY / INVALID_SESSION).
  */
 export function bearerCredential(request: FastifyRequest): string {
   refuseRepeatedAuthorization(request.raw.rawHeaders);

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import type { Backend } from './test-app';
 
 /**
  * A TCP proxy in front of PostgreSQL or Redis, so a test can cut a dependency off (and bring it
@@ -43,4 +44,32 @@ export class TcpProxy {
     url.port = String(this.port);
     return url.toString();
   }
+}
+
+/** PostgreSQL and Redis of a shared backend, each behind its own proxy, for an app a test can cut off from either. */
+export interface ProxiedBackend {
+  backend: Backend;
+  database: TcpProxy;
+  redis: TcpProxy;
+  stop(): Promise<void>;
+}
+
+export async function proxyBackend(shared: Backend): Promise<ProxiedBackend> {
+  const through = (url: string, defaultPort: number) => {
+    const parsed = new URL(url);
+    return new TcpProxy(parsed.hostname, Number(parsed.port || defaultPort));
+  };
+  const database = through(shared.databaseUrl!, 5432);
+  const redis = through(shared.redisUrl!, 6379);
+  await database.start();
+  await redis.start();
+  return {
+    backend: { ...shared, databaseUrl: database.url(shared.databaseUrl!), redisUrl: redis.url(shared.redisUrl!) },
+    database,
+    redis,
+    stop: async () => {
+      await database.stop();
+      await redis.stop();
+    },
+  };
 }
