@@ -55,7 +55,7 @@ function expectKeyObject(body: Record<string, unknown>): void {
   expect(body.start).toMatch(/^luci_[A-Za-z0-9]{4}$/);
 }
 
-describe.each(backends())('API keys on $name', (backend: Backend) => {
+describe.each(backends({ cluster: true }))('API keys on $name', (backend: Backend) => {
   let counter: QueryCounter;
   let target: TestApp;
   let org: SeededOrganization;

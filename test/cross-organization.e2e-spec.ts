@@ -154,7 +154,7 @@ function betrayal(onA: Answer, onUnknown: Answer, rule: 'not found' | 'refused' 
   return reasons.length > 0 ? `${reasons.join('; ')} — body ${onA.text.slice(0, 160)}` : undefined;
 }
 
-describe.each(backends())('cross-organization matrix on $name', (backend: Backend) => {
+describe.each(backends({ cluster: true }))('cross-organization matrix on $name', (backend: Backend) => {
   let fixture: StytchFixture;
   let target: TestApp;
   let document: OpenApiDocument;

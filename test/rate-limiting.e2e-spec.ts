@@ -30,7 +30,7 @@ function freshClientIp(): string {
   return `10.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 255)}`;
 }
 
-describe.each(backends())('rate limiting on $name', (backend: Backend) => {
+describe.each(backends({ cluster: true }))('rate limiting on $name', (backend: Backend) => {
   /** Defaults (100 per 60 s); the brute-force brake at 5; client IP from X-Forwarded-For. */
   let target: TestApp;
   /** A second instance on the same store (shared backend only). */

@@ -35,7 +35,7 @@ async function organizationsOf(target: TestApp, stytchOrganizationId: string) {
   return all.filter((organization) => organization.stytchOrganizationId === stytchOrganizationId);
 }
 
-describe.each(backends())('dashboard sessions on $name', (backend) => {
+describe.each(backends({ cluster: true }))('dashboard sessions on $name', (backend) => {
   let fixture: StytchFixture;
   let target: TestApp;
 
@@ -195,7 +195,7 @@ function jumpClock(milliseconds: number): void {
   });
 }
 
-describe.each(backends())('dashboard sessions with other configurations on $name', (backend) => {
+describe.each(backends({ cluster: true }))('dashboard sessions with other configurations on $name', (backend) => {
   // Each test starts its own app (its configuration differs); all are closed at the end.
   const opened: Array<{ close(): Promise<void> }> = [];
   const keep = <T extends { close(): Promise<void> }>(resource: T): T => {

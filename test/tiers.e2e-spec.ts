@@ -9,7 +9,7 @@ const COLLECTIONS = [
   { path: '/v1/certifications', object: 'certification_report' },
 ];
 
-describe.each(backends())('tiers and the resources behind the gate on $name', (backend: Backend) => {
+describe.each(backends({ cluster: true }))('tiers and the resources behind the gate on $name', (backend: Backend) => {
   let target: TestApp;
   let free: SeededOrganization;
   let standard: SeededOrganization;

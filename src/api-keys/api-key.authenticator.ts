@@ -6,6 +6,7 @@ import { ApiKeyPrincipal, KeyRecord } from '../auth/principal';
 import { AppError } from '../errors/app-error';
 import { OrganizationsService } from '../organizations/organizations.service';
 import { AdmissionStore } from '../store/admission-store';
+import { keySubject } from '../store/key-layout';
 import { ApiKeysRepository } from './api-keys.repository';
 import { KeyRevocations } from './key-revocations';
 import { hashKey, isWellFormedKey } from './key-format';
@@ -55,7 +56,7 @@ export class CachedApiKeyAuthenticator extends ApiKeyAuthenticator {
     const row = await this.repository.findById(principal.key.id);
     if (!row) return;
     await this.store.seedKey(row.id, keyStateOf(row));
-    await this.organizations.seedTier(row.organizationId);
+    await this.organizations.seedTier(row.organizationId, keySubject(row.id));
   }
 }
 

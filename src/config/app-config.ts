@@ -7,8 +7,10 @@ export interface AppConfig {
   publicUrl: string;
   /** Unset → embedded PostgreSQL (PGlite) under `dataDir`. */
   databaseUrl?: string;
-  /** Unset → in-process store (one instance only). */
+  /** One Redis server. Unset, and no `redisCluster` → in-process store (one instance only). */
   redisUrl?: string;
+  /** Redis Cluster instead of one server (REDIS_CLUSTER_NODES); never together with `redisUrl`. */
+  redisCluster?: RedisClusterConfig;
   dataDir: string;
   rateLimit: RateLimitPolicy;
   /** Keys an organization may hold that still work (not revoked, not expired); rotation may go one over. */
@@ -23,6 +25,14 @@ export interface AppConfig {
   trustProxy: boolean | string | number;
   /** How often counted usage moves from the store to PostgreSQL. */
   usageFlushIntervalMs: number;
+}
+
+export interface RedisClusterConfig {
+  /** Seed nodes: the client learns the rest of the cluster from them. */
+  nodes: { host: string; port: number }[];
+  username?: string;
+  password?: string;
+  tls: boolean;
 }
 
 export interface RateLimitPolicy {

@@ -77,4 +77,23 @@ describe('loadConfig', () => {
       expect(() => loadConfig({ TRUST_PROXY: bad })).toThrow(/TRUST_PROXY must be/);
     }
   });
+
+  it('reads REDIS_CLUSTER_NODES as seed nodes, with credentials and TLS, and never together with REDIS_URL', () => {
+    expect(loadConfig({ REDIS_CLUSTER_NODES: 'redis-a:7000, 10.0.0.2:7001,[::1]:7002' }).redisCluster).toEqual({
+      nodes: [{ host: 'redis-a', port: 7000 }, { host: '10.0.0.2', port: 7001 }, { host: '::1', port: 7002 }],
+      username: undefined,
+      password: undefined,
+      tls: false,
+    });
+    expect(
+      loadConfig({ REDIS_CLUSTER_NODES: 'cache:6379', REDIS_CLUSTER_USERNAME: 'lv', REDIS_CLUSTER_PASSWORD: 's3cret', REDIS_CLUSTER_TLS: 'true' }).redisCluster,
+    ).toEqual({ nodes: [{ host: 'cache', port: 6379 }], username: 'lv', password: 's3cret', tls: true });
+    expect(loadConfig({}).redisCluster).toBeUndefined();
+    for (const bad of ['cache', 'cache:', 'cache:70000', 'redis://cache:6379', 'a:1,,b:2', '[zz]:7000', 'cache:0']) {
+      expect(() => loadConfig({ REDIS_CLUSTER_NODES: bad })).toThrow(/REDIS_CLUSTER_NODES must be comma-separated host:port/);
+    }
+    expect(() => loadConfig({ REDIS_CLUSTER_NODES: 'cache:7000', REDIS_URL: 'redis://cache:6379' })).toThrow(/REDIS_URL and REDIS_CLUSTER_NODES cannot both be set/);
+    expect(() => loadConfig({ REDIS_CLUSTER_PASSWORD: 'x' })).toThrow(/REDIS_CLUSTER_PASSWORD is set but REDIS_CLUSTER_NODES is not/);
+    expect(() => loadConfig({ REDIS_CLUSTER_NODES: 'cache:7000', REDIS_CLUSTER_TLS: 'yes' })).toThrow(/REDIS_CLUSTER_TLS must be true or false/);
+  });
 });

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { AppConfig, LOG_LEVELS, LogLevel } from './app-config';
+import { AppConfig, LOG_LEVELS, LogLevel, RedisClusterConfig } from './app-config';
 
 export class ConfigError extends Error {}
 
@@ -47,13 +47,17 @@ export function loadConfig(env: Env = process.env): AppConfig {
   }
   const stytchBaseUrl = url('STYTCH_BASE_URL', ['http:', 'https:']);
   const port = int('PORT', 3000, 0, 65535);
+  const redisUrl = url('REDIS_URL', ['redis:', 'rediss:']);
+  const redisCluster = parseRedisCluster(read, problems);
+  if (redisUrl && redisCluster) problems.push('REDIS_URL and REDIS_CLUSTER_NODES cannot both be set: choose one Redis server or a cluster');
 
   const config: AppConfig = {
     port,
     // Where clients reach this service: the `servers` entry of the OpenAPI document.
     publicUrl: url('PUBLIC_URL', ['http:', 'https:'], `http://localhost:${port}`)!.replace(/\/+$/, ''),
     databaseUrl: url('DATABASE_URL', ['postgresql:', 'postgres:']),
-    redisUrl: url('REDIS_URL', ['redis:', 'rediss:']),
+    redisUrl,
+    redisCluster,
     dataDir: read('DATA_DIR') ?? '.data',
     rateLimit: {
       max: int('RATE_LIMIT_MAX', 100, 1, 1_000_000),
@@ -77,6 +81,34 @@ export function loadConfig(env: Env = process.env): AppConfig {
     throw new ConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
   }
   return config;
+}
+
+/**
+ * REDIS_CLUSTER_NODES: comma-separated `host:port` seed nodes (`[::1]:7000` for IPv6); with it,
+ * REDIS_CLUSTER_USERNAME / REDIS_CLUSTER_PASSWORD (ACL or `requirepass`) and REDIS_CLUSTER_TLS.
+ */
+function parseRedisCluster(read: (name: string) => string | undefined, problems: string[]): RedisClusterConfig | undefined {
+  const raw = read('REDIS_CLUSTER_NODES');
+  const tls = read('REDIS_CLUSTER_TLS') ?? 'false';
+  if (tls !== 'true' && tls !== 'false') problems.push(`REDIS_CLUSTER_TLS must be true or false (got "${tls}")`);
+  if (raw === undefined) {
+    for (const name of ['REDIS_CLUSTER_USERNAME', 'REDIS_CLUSTER_PASSWORD']) {
+      if (read(name)) problems.push(`${name} is set but REDIS_CLUSTER_NODES is not`);
+    }
+    return undefined;
+  }
+  const nodes: RedisClusterConfig['nodes'] = [];
+  for (const entry of raw.split(',').map((part) => part.trim())) {
+    const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(entry);
+    const host = match?.[1].replace(/^\[|\]$/g, '');
+    const port = Number(match?.[2]);
+    if (!host || (match![1].startsWith('[') && isIP(host) !== 6) || port < 1 || port > 65535) {
+      problems.push(`REDIS_CLUSTER_NODES must be comma-separated host:port seed nodes (not "${entry}")`);
+      return undefined;
+    }
+    nodes.push({ host, port });
+  }
+  return { nodes, username: read('REDIS_CLUSTER_USERNAME'), password: read('REDIS_CLUSTER_PASSWORD'), tls: tls === 'true' };
 }
 
 /** `true`/`false`, a hop count, or a comma-separated list of addresses/CIDRs (Fastify's forms). */

@@ -34,10 +34,13 @@ export class OrganizationsService {
     return this.remember(organization);
   }
 
-  /** Puts the organization's tier into the admission store if it is not there (after a restart or expiry). */
-  async seedTier(id: string): Promise<void> {
+  /**
+   * Puts the organization's tier into the admission store if it is not there (after a restart or
+   * expiry): the copy that requests of `subject` read.
+   */
+  async seedTier(id: string, subject: string): Promise<void> {
     const organization = await this.repository.findById(id);
-    if (organization) await this.store.seedOrganization(id, organization.tier);
+    if (organization) await this.store.seedOrganization(id, organization.tier, subject);
   }
 
   async find(id: string): Promise<Organization | null> {

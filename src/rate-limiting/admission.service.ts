@@ -5,6 +5,7 @@ import { Principal } from '../auth/principal';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { AppError } from '../errors/app-error';
 import { OrganizationsService } from '../organizations/organizations.service';
+import { keySubject } from '../store/key-layout';
 import { AdmissionStore, AdmitRequest, AdmitResult } from '../store/admission-store';
 import { AuthFailureBrake } from './auth-failure-brake';
 import { retryAfterSeconds, writeRateLimitHeaders } from './rate-limit-headers';
@@ -45,7 +46,7 @@ export class AdmissionService {
     if (result.outcome !== 'missing') return result;
     // The store lost (or never had) this key's or organization's state: seed it from PostgreSQL once.
     if (principal.kind === 'api_key') await this.apiKeys.seedState(principal);
-    else await this.organizations.seedTier(principal.organization.id);
+    else await this.organizations.seedTier(principal.organization.id, request.subject);
     return this.store.admit(request);
   }
 
@@ -53,7 +54,7 @@ export class AdmissionService {
     if (principal.kind === 'api_key') {
       // the default: a key with a limit of its own carries it in its store state
       return {
-        subject: `k:${principal.key.id}`,
+        subject: keySubject(principal.key.id),
         entry: requestId,
         max: this.config.rateLimit.max,
         windowMs: this.config.rateLimit.windowSeconds * 1000,

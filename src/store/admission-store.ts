@@ -13,18 +13,20 @@ export abstract class AdmissionStore {
   abstract admit(request: AdmitRequest): Promise<AdmitResult>;
   /** Writes a key's state unless the store already has one (a newer write must win over a seed). */
   abstract seedKey(keyId: string, state: KeyState): Promise<void>;
-  abstract seedOrganization(organizationId: string, tier: Tier): Promise<void>;
+  /** Seeds the tier copy that requests of `subject` read (on a cluster, one per bucket of subjects). */
+  abstract seedOrganization(organizationId: string, tier: Tier, subject: string): Promise<void>;
   /** Overwrites a key's state: revocation or a scheduled revocation (rotation grace). */
   abstract putKey(keyId: string, state: KeyState): Promise<void>;
   abstract putOrganization(organizationId: string, tier: Tier): Promise<void>;
   /** The key's revocation time, for the re-check a write makes before it commits. */
   abstract keyRevokeAt(keyId: string): Promise<number | null>;
   /**
-   * Hands the usage counted since the last drain to `write`, as batches. A batch whose `write`
-   * threw — or whose drainer died before the store forgot it — is handed out again, under the same
-   * id, so that `write` can apply each batch exactly once.
+   * Hands the usage counted since the last drain to `write`, as batches (several at a time: on a
+   * cluster, one or more per bucket). A batch whose `write` threw — or whose drainer died before
+   * the store forgot it — is handed out again, under the same id, so that `write` can apply each
+   * batch exactly once.
    */
-  abstract drainUsage(write: (batch: UsageBatch) => Promise<void>): Promise<void>;
+  abstract drainUsage(write: (batches: UsageBatch[]) => Promise<void>): Promise<void>;
   /** Tells every instance (this one included); best effort. */
   abstract publish(event: StoreEvent): Promise<void>;
   /** Well-formed events only; still hints: act on what the store says, not on the event. */
@@ -37,7 +39,10 @@ export abstract class AdmissionStore {
 }
 
 export interface AdmitRequest {
-  /** The sliding-window bucket: `k:<key id>`, `m:<member id>` or `ip:<address>`. */
+  /**
+   * The sliding-window bucket: `k:<key id>`, `m:<member id>` or `ip:<address>`. With `keyId`, it
+   * is `k:<keyId>` (on a cluster, the key's state lives in that subject's slot).
+   */
   subject: string;
   /** Unique per request (the request id): one entry of the sliding log. */
   entry: string;

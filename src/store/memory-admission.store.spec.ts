@@ -48,7 +48,7 @@ describe('MemoryAdmissionStore', () => {
       await store.putOrganization('org_a', 'free');
       await store.putKey('key_a', { revokeAtMs: T0, expiresAtMs: null });
       await store.admit(keyRequest());
-      const write = jest.fn(async (_batch: UsageBatch) => undefined);
+      const write = jest.fn(async (_batches: UsageBatch[]) => undefined);
       await store.drainUsage(write);
       expect(write).not.toHaveBeenCalled();
       await store.putKey('key_a', { revokeAtMs: null, expiresAtMs: null });
@@ -219,10 +219,10 @@ describe('MemoryAdmissionStore', () => {
       for (let index = 0; index < 4; index++) await store.admit(keyRequest()); // 3 ok, 1 limited
       jest.setSystemTime(T0 + 45_000); // the next minute
       await store.admit(keyRequest());
-      const write = jest.fn(async (_batch: UsageBatch) => undefined);
+      const write = jest.fn(async (_batches: UsageBatch[]) => undefined);
       await store.drainUsage(write);
       expect(write).toHaveBeenCalledTimes(1);
-      const batch = write.mock.calls[0][0];
+      const [batch] = write.mock.calls[0][0];
       const minute = T0 - (T0 % 60_000);
       expect(batch.counts.sort((a, b) => a.minuteMs - b.minuteMs)).toEqual([
         { keyId: 'key_a', minuteMs: minute, requests: 3, rateLimited: 1 },
@@ -234,7 +234,7 @@ describe('MemoryAdmissionStore', () => {
     it('hands each count to one drain only, and skips the write when nothing was counted', async () => {
       await live();
       await store.admit(keyRequest());
-      const write = jest.fn(async (_batch: UsageBatch) => undefined);
+      const write = jest.fn(async (_batches: UsageBatch[]) => undefined);
       await store.drainUsage(write);
       await store.drainUsage(write);
       expect(write).toHaveBeenCalledTimes(1);
@@ -243,7 +243,7 @@ describe('MemoryAdmissionStore', () => {
     it('does not count usage when no usage key is given (sessions, the brake)', async () => {
       await live();
       await store.admit(keyRequest({ usageKeyId: undefined }));
-      const write = jest.fn(async (_batch: UsageBatch) => undefined);
+      const write = jest.fn(async (_batches: UsageBatch[]) => undefined);
       await store.drainUsage(write);
       expect(write).not.toHaveBeenCalled();
     });
@@ -253,39 +253,40 @@ describe('MemoryAdmissionStore', () => {
       await store.admit(keyRequest());
       await store.admit(keyRequest());
       const failure = new Error('database down');
-      const failing = jest.fn(async (_batch: UsageBatch) => {
+      const failing = jest.fn(async (_batches: UsageBatch[]) => {
         // a request counted while the write is in flight
         jest.setSystemTime(T0 + 10);
         await store.admit(keyRequest());
         throw failure;
       });
       await expect(store.drainUsage(failing)).rejects.toBe(failure);
-      const failed = failing.mock.calls[0][0];
+      const [failed] = failing.mock.calls[0][0];
       expect(failed.counts).toEqual([{ keyId: 'key_a', minuteMs: T0 - (T0 % 60_000), requests: 2, rateLimited: 0 }]);
 
-      const write = jest.fn(async (_batch: UsageBatch) => undefined);
+      const write = jest.fn(async (_batches: UsageBatch[]) => undefined);
       await store.drainUsage(write);
-      const [again, next] = write.mock.calls.map(([batch]) => batch);
+      expect(write).toHaveBeenCalledTimes(1);
+      const [again, next] = write.mock.calls[0][0];
       // the same batch, so a writer that did apply it before failing can recognise it
       expect(again).toEqual(failed);
       expect(next.id).not.toBe(failed.id);
       expect(next.counts).toEqual([{ keyId: 'key_a', minuteMs: T0 - (T0 % 60_000), requests: 1, rateLimited: 0 }]);
       expect(next.lastUsed).toEqual([{ keyId: 'key_a', atMs: T0 + 10 }]);
       await store.drainUsage(write);
-      expect(write).toHaveBeenCalledTimes(2);
+      expect(write).toHaveBeenCalledTimes(1);
     });
 
     it('keeps the last use through a failed write', async () => {
       await live();
       jest.setSystemTime(T0 + 20);
       await store.admit(keyRequest({ max: 100 }));
-      const failing = jest.fn(async (_batch: UsageBatch) => {
+      const failing = jest.fn(async (_batches: UsageBatch[]) => {
         throw new Error('database down');
       });
       await expect(store.drainUsage(failing)).rejects.toThrow('database down');
-      const write = jest.fn(async (_batch: UsageBatch) => undefined);
+      const write = jest.fn(async (_batches: UsageBatch[]) => undefined);
       await store.drainUsage(write);
-      expect(write.mock.calls[0][0].lastUsed).toEqual([{ keyId: 'key_a', atMs: T0 + 20 }]);
+      expect(write.mock.calls[0][0][0].lastUsed).toEqual([{ keyId: 'key_a', atMs: T0 + 20 }]);
     });
   });
 

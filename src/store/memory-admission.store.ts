@@ -19,8 +19,8 @@ export class MemoryAdmissionStore extends AdmissionStore {
   private readonly organizations = new Map<string, { tier: Tier; staleAtMs: number }>();
   private readonly logs = new Map<string, SlidingLog>();
   private pendingUsage: Record<string, string> = {};
-  /** A batch handed out whose write has not succeeded yet. */
-  private unapplied?: UsageBatch;
+  /** Batches handed out whose write has not succeeded yet. */
+  private unapplied: UsageBatch[] = [];
   private readonly events = new EventEmitter();
   private lastNow = 0;
   private readonly sweeper = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS).unref();
@@ -65,7 +65,7 @@ export class MemoryAdmissionStore extends AdmissionStore {
     if (!this.fresh(this.keys, keyId, this.now())) await this.putKey(keyId, state);
   }
 
-  async seedOrganization(organizationId: string, tier: Tier): Promise<void> {
+  async seedOrganization(organizationId: string, tier: Tier, _subject?: string): Promise<void> {
     if (!this.fresh(this.organizations, organizationId, this.now())) await this.putOrganization(organizationId, tier);
   }
 
@@ -81,17 +81,17 @@ export class MemoryAdmissionStore extends AdmissionStore {
     return this.keys.get(keyId)?.revokeAtMs ?? null;
   }
 
-  async drainUsage(write: (batch: UsageBatch) => Promise<void>): Promise<void> {
-    // A batch whose write failed goes first, whole and under its id: the write may have landed.
-    if (this.unapplied) {
-      await write(this.unapplied);
-      this.unapplied = undefined;
+  async drainUsage(write: (batches: UsageBatch[]) => Promise<void>): Promise<void> {
+    // A batch whose write failed goes again, whole and under its id (the write may have landed),
+    // with what was counted since as a new one.
+    if (Object.keys(this.pendingUsage).length > 0) {
+      this.unapplied.push(parseUsage(newId('usb'), this.pendingUsage));
+      this.pendingUsage = {};
     }
-    if (Object.keys(this.pendingUsage).length === 0) return;
-    this.unapplied = parseUsage(newId('usb'), this.pendingUsage);
-    this.pendingUsage = {};
-    await write(this.unapplied);
-    this.unapplied = undefined;
+    if (this.unapplied.length === 0) return;
+    const batches = this.unapplied;
+    await write(batches);
+    this.unapplied = this.unapplied.filter((batch) => !batches.includes(batch));
   }
 
   async publish(event: StoreEvent): Promise<void> {

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
-import Redis, { RedisOptions } from 'ioredis';
+import type Redis from 'ioredis';
+import { RedisClient, RedisTarget, subscriberConnection, subscriberNodes } from './redis-connection';
 import { StoreEvent, excerpt, parseStoreEvent } from './store-events';
 
 /** At most one warning per this long about dropped messages, however many arrive. */
@@ -9,31 +10,32 @@ const DROPPED_LOG_INTERVAL_MS = 10_000;
  * The store's events over Redis pub/sub, on a subscriber connection of their own. Anyone who
  * reaches the Redis server can publish on any channel: what is not a well-formed event is
  * dropped, and handlers treat what is as a hint (see StoreEvent).
+ *
+ * The subscription is this class's own, not the client library's, so that it knows exactly
+ * since when it has been listening (see `coversSince`). On a cluster it listens on one node —
+ * classic PUBLISH reaches every node of a cluster — and moves to another when that one goes.
  */
 export class RedisEventChannel {
   private readonly logger = new Logger('RedisAdmissionStore');
-  private readonly subscriber: Redis;
   private readonly handlers: ((event: StoreEvent) => void)[] = [];
-  /** Since when the subscription has been up (ioredis re-subscribes on reconnect); null while down. */
+  private subscriber?: Redis;
+  /** Since when the subscription has been up; null while down. */
   private subscribedSinceMs: number | null = null;
+  private failures = 0;
+  private nextNode = 0;
+  private closed = false;
   private dropped = { count: 0, loggedAtMs: Number.NEGATIVE_INFINITY };
 
   /**
-   * `name`: per Redis database — pub/sub ignores SELECT, while the state events speak of lives in
-   * one database — so deployments sharing a Redis server do not hear each other.
+   * `name`: on one server, per database — pub/sub ignores SELECT, while the state events speak
+   * of lives in one database — so deployments sharing a Redis server do not hear each other.
    */
   constructor(
-    url: string,
-    options: RedisOptions,
-    private readonly publisher: Redis,
-    readonly name = `lv:events:${publisher.options.db ?? 0}`,
+    private readonly target: RedisTarget,
+    private readonly publisher: RedisClient,
+    readonly name: string,
   ) {
-    this.subscriber = new Redis(url, { ...options, enableOfflineQueue: true, maxRetriesPerRequest: null });
-    this.subscriber.on('error', (error: Error) => this.logger.warn(`Redis: ${error.message}`));
-    void this.subscriber.subscribe(name).catch((error: Error) => this.logger.warn(`Redis subscribe: ${error.message}`));
-    this.subscriber.on('ready', () => (this.subscribedSinceMs = Date.now()));
-    this.subscriber.on('close', () => (this.subscribedSinceMs = null));
-    this.subscriber.on('message', (_channel: string, message: string) => this.deliver(message));
+    this.listen();
   }
 
   async publish(event: StoreEvent): Promise<void> {
@@ -49,7 +51,34 @@ export class RedisEventChannel {
   }
 
   close(): void {
-    this.subscriber.disconnect();
+    this.closed = true;
+    this.subscriber?.disconnect();
+  }
+
+  /** Subscribes on a fresh connection; when it ends, tries again (on a cluster, on the next node). */
+  private listen(): void {
+    if (this.closed) return;
+    const nodes = subscriberNodes(this.target, this.publisher);
+    const subscriber = subscriberConnection(this.target, nodes[this.nextNode++ % Math.max(nodes.length, 1)]);
+    this.subscriber = subscriber;
+    subscriber.on('error', (error: Error) => this.logger.warn(`Redis: ${error.message}`));
+    subscriber.on('message', (_channel: string, message: string) => this.deliver(message));
+    subscriber.on('close', () => (this.subscribedSinceMs = null));
+    subscriber.once('end', () => {
+      this.subscribedSinceMs = null;
+      const delayMs = Math.min(100 * ++this.failures, 1000);
+      if (!this.closed) setTimeout(() => this.listen(), delayMs).unref();
+    });
+    subscriber.subscribe(this.name).then(
+      () => {
+        this.failures = 0;
+        this.subscribedSinceMs = Date.now();
+      },
+      (error: Error) => {
+        this.logger.warn(`Redis subscribe: ${error.message}`);
+        subscriber.disconnect();
+      },
+    );
   }
 
   private deliver(message: string): void {

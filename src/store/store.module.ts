@@ -3,6 +3,7 @@ import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { AdmissionStore } from './admission-store';
 import { MemoryAdmissionStore } from './memory-admission.store';
 import { RedisAdmissionStore } from './redis-admission.store';
+import { RedisTarget } from './redis-connection';
 import { usageNamespace } from './usage-namespace';
 
 @Global()
@@ -12,8 +13,9 @@ import { usageNamespace } from './usage-namespace';
       provide: AdmissionStore,
       inject: [APP_CONFIG],
       useFactory: async (config: AppConfig) => {
-        if (!config.redisUrl) return new MemoryAdmissionStore();
-        const store = new RedisAdmissionStore(config.redisUrl, usageNamespace(config));
+        const target = redisTarget(config);
+        if (!target) return new MemoryAdmissionStore();
+        const store = new RedisAdmissionStore(target, usageNamespace(config));
         // Redis down at start is not fatal: requests answer 503 until it comes back.
         if (!(await store.connected(5000))) new Logger(StoreModule.name).warn('Redis is not reachable yet; serving 503 until it is.');
         return store;
@@ -28,4 +30,9 @@ export class StoreModule implements OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     await this.store.close();
   }
+}
+
+function redisTarget(config: AppConfig): RedisTarget | undefined {
+  if (config.redisCluster) return { kind: 'cluster', cluster: config.redisCluster };
+  return config.redisUrl ? { kind: 'single', url: config.redisUrl } : undefined;
 }

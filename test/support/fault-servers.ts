@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { MIGRATIONS_DIR } from '../../src/database/connect-database';
 import { applyMigrations, pgAdapterFactory } from '../../src/database/migrator';
+import { redisReplies, until } from './raw-redis';
 
 const run = promisify(execFile);
 
@@ -32,33 +33,6 @@ export async function freePort(): Promise<number> {
   const { port } = server.address() as net.AddressInfo;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
-}
-
-/** Whether `host:port` answers `PING` with `+PONG` (a raw RESP exchange, no client library). */
-function redisAnswers(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    let reply = '';
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(500, () => done(false));
-    socket.on('error', () => done(false));
-    socket.on('connect', () => socket.write('PING\r\n'));
-    socket.on('data', (chunk) => {
-      reply += chunk.toString();
-      if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
-    });
-  });
-}
-
-async function until(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 const live = new Set<{ kill(): void }>();
@@ -91,7 +65,7 @@ export class PrivateRedis {
       this.child!.once('exit', (code) => reject(new Error(`redis-server exited (${code}) on start`))),
     );
     exited.catch(() => undefined);
-    await Promise.race([until(`redis-server on ${this.port}`, () => redisAnswers(this.port), 5000), exited]);
+    await Promise.race([until(`redis-server on ${this.port}`, () => redisReplies(this.port, 'PING', '+PONG'), 5000), exited]);
   }
 
   /** Stops the server the way a crash or a failover would: connections cut, state gone. */

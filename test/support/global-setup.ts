@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import Redis from 'ioredis';
+import { LocalCluster, startLocalCluster } from './redis-cluster';
 import { pgAdapterFactory, applyMigrations } from '../../src/database/migrator';
 import { MIGRATIONS_DIR } from '../../src/database/connect-database';
 
@@ -30,9 +31,28 @@ export default async function globalSetup(): Promise<void> {
   if (databaseUrl && redisOk) {
     process.env.LV_E2E_DATABASE_URL = databaseUrl;
     process.env.LV_E2E_REDIS_URL = redisUrl;
-    process.stdout.write(`\nEnd-to-end backends: PostgreSQL (${redact(databaseUrl)}) + Redis (${redisUrl}), and embedded.\n`);
+    const cluster = await startTestCluster(required);
+    process.stdout.write(
+      `\nEnd-to-end backends: PostgreSQL (${redact(databaseUrl)}) + Redis (${redisUrl})${cluster ? `, + Redis Cluster (${cluster})` : ''}, and embedded.\n`,
+    );
   } else {
     process.stdout.write('\nEnd-to-end backends: embedded only (no PostgreSQL/Redis found).\n');
+  }
+}
+
+/**
+ * A local Redis Cluster (3 primaries, 3 replicas, private ports) for the admission cases; stopped
+ * by global teardown. Needed whenever the real services are (CI has redis-server and redis-cli).
+ */
+async function startTestCluster(required: boolean): Promise<string | undefined> {
+  try {
+    const cluster = await startLocalCluster();
+    (globalThis as { lvTestCluster?: LocalCluster }).lvTestCluster = cluster;
+    process.env.LV_E2E_REDIS_CLUSTER_NODES = cluster.nodes;
+    return cluster.nodes;
+  } catch (error) {
+    if (required) throw new Error(`A local Redis Cluster could not be started: ${(error as Error).message}`);
+    return undefined;
   }
 }
 

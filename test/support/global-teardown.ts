@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+import type { LocalCluster } from './redis-cluster';
 import { takeValidatedTotal } from './validated-total';
 
 /** Reports how many responses were checked against the OpenAPI document; drops the throwaway database. */
@@ -6,6 +7,7 @@ export default async function globalTeardown(): Promise<void> {
   const validated = takeValidatedTotal();
   if (validated !== undefined) process.stdout.write(`\nOpenAPI: ${validated} responses validated against the document.\n`);
   await dropTestDatabase();
+  await (globalThis as { lvTestCluster?: LocalCluster }).lvTestCluster?.stop();
 }
 
 /** Drops the throwaway database the setup created. */

@@ -22,18 +22,35 @@ export interface Backend {
   name: string;
   databaseUrl?: string;
   redisUrl?: string;
+  /** Seed nodes of the local Redis Cluster global setup started (REDIS_CLUSTER_NODES form). */
+  redisClusterNodes?: string;
   /** Several instances can share it (only the real services can). */
   shared: boolean;
 }
 
-/** The backends this run exercises: real PostgreSQL + Redis when global setup found them, and embedded. */
-export function backends(): Backend[] {
+/**
+ * The backends this run exercises: real PostgreSQL + Redis when global setup found them, and
+ * embedded; with `cluster`, also PostgreSQL + the local Redis Cluster global setup started (the
+ * admission cases: keys, revocation, limits, tiers, sessions).
+ */
+export function backends(options: { cluster?: boolean } = {}): Backend[] {
   const list: Backend[] = [];
   if (process.env.LV_E2E_DATABASE_URL && process.env.LV_E2E_REDIS_URL) {
     list.push({ name: 'PostgreSQL + Redis', databaseUrl: process.env.LV_E2E_DATABASE_URL, redisUrl: process.env.LV_E2E_REDIS_URL, shared: true });
   }
   list.push({ name: 'embedded (PGlite + in-process store)', shared: false });
+  if (options.cluster) {
+    const cluster = clusterBackend();
+    if (cluster) list.push(cluster);
+  }
   return list;
+}
+
+/** PostgreSQL + the local Redis Cluster (3 primaries, 3 replicas), when global setup started one. */
+export function clusterBackend(): Backend | undefined {
+  const nodes = process.env.LV_E2E_REDIS_CLUSTER_NODES;
+  if (!nodes || !process.env.LV_E2E_DATABASE_URL) return undefined;
+  return { name: 'PostgreSQL + Redis Cluster', databaseUrl: process.env.LV_E2E_DATABASE_URL, redisClusterNodes: nodes, shared: true };
 }
 
 export function sharedBackend(): Backend | undefined {
@@ -53,6 +70,7 @@ export async function startApp(backend: Backend, overrides: Partial<AppConfig> =
     ...loadConfig({}),
     databaseUrl: backend.databaseUrl,
     redisUrl: backend.redisUrl,
+    redisCluster: backend.redisClusterNodes ? loadConfig({ REDIS_CLUSTER_NODES: backend.redisClusterNodes }).redisCluster : undefined,
     dataDir: 'memory://',
     logLevel: 'silent',
     ...overrides,

@@ -31,7 +31,7 @@ export class UsageFlusher implements OnApplicationBootstrap, OnApplicationShutdo
 
   /** One flush; concurrent calls share it. */
   flush(): Promise<void> {
-    this.running ??= this.store.drainUsage((batch) => this.usage.add(batch)).finally(() => (this.running = undefined));
+    this.running ??= this.store.drainUsage((batches) => this.usage.add(batches)).finally(() => (this.running = undefined));
     return this.running;
   }
 

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../../database/prisma.service';
-import type { UsageBatch } from '../../store/admission-store';
+import type { UsageBatch, UsageCount } from '../../store/admission-store';
 import type { Granularity } from '../dto/usage-query.dto';
 
 export interface UsageBucket {
@@ -17,17 +17,20 @@ export class UsageRepository {
   constructor(private readonly prisma: PrismaService) {}
 
   /**
-   * Adds a drained batch once: its id is recorded in the same transaction, so a batch handed out
-   * again (its first writer died before the store forgot it) adds nothing. Then one statement for
-   * the counts, one for last use.
+   * Adds drained batches, each once: their ids are recorded in the same transaction, so a batch
+   * handed out again (its first writer died, or lost Redis, before the store forgot it) adds
+   * nothing. Then one statement for the counts, one for last use, over the new batches merged.
    */
-  async add(batch: UsageBatch): Promise<void> {
+  async add(batches: UsageBatch[]): Promise<void> {
     await this.prisma.$transaction(async (tx) => {
-      const fresh = await tx.$executeRaw`INSERT INTO usage_batches (id) VALUES (${batch.id}) ON CONFLICT (id) DO NOTHING`;
-      if (fresh === 0) return;
+      const fresh = await tx.$queryRaw<{ id: string }[]>`
+        INSERT INTO usage_batches (id) SELECT unnest(${batches.map((batch) => batch.id)}::text[])
+        ON CONFLICT (id) DO NOTHING RETURNING id`;
+      if (fresh.length === 0) return;
       await tx.$executeRaw`DELETE FROM usage_batches WHERE applied_at < now() - ${`${APPLIED_BATCHES_KEPT_DAYS} days`}::interval`;
-      if (batch.counts.length > 0) {
-        const { counts } = batch;
+      const freshIds = new Set(fresh.map((row) => row.id));
+      const { counts, lastUsed } = merge(batches.filter((batch) => freshIds.has(batch.id)));
+      if (counts.length > 0) {
         await tx.$executeRaw`
           INSERT INTO api_key_usage (api_key_id, organization_id, minute, requests, rate_limited)
           SELECT u.key_id, k.organization_id, to_timestamp(u.minute_ms / 1000.0), u.requests, u.rate_limited
@@ -39,8 +42,7 @@ export class UsageRepository {
             SET requests = api_key_usage.requests + EXCLUDED.requests,
                 rate_limited = api_key_usage.rate_limited + EXCLUDED.rate_limited`;
       }
-      if (batch.lastUsed.length > 0) {
-        const { lastUsed } = batch;
+      if (lastUsed.length > 0) {
         await tx.$executeRaw`
           UPDATE api_keys k SET last_used_at = GREATEST(k.last_used_at, to_timestamp(u.at_ms / 1000.0))
           FROM unnest(${lastUsed.map((u) => u.keyId)}::text[], ${lastUsed.map((u) => u.atMs)}::bigint[]) AS u(key_id, at_ms)
@@ -59,4 +61,24 @@ export class UsageRepository {
       GROUP BY 1 ORDER BY 1`;
     return rows.map((row) => ({ timestamp: row.bucket, requests: row.requests, rate_limited: row.rate_limited }));
   }
+}
+
+/**
+ * One row per key and minute, one last use per key: a statement may not touch a row twice
+ * (batches of several buckets or drains can name the same key and minute).
+ */
+function merge(batches: UsageBatch[]): Pick<UsageBatch, 'counts' | 'lastUsed'> {
+  const counts = new Map<string, UsageCount>();
+  const lastUsed = new Map<string, number>();
+  for (const batch of batches) {
+    for (const count of batch.counts) {
+      const id = `${count.keyId}|${count.minuteMs}`;
+      const sum = counts.get(id) ?? { ...count, requests: 0, rateLimited: 0 };
+      sum.requests += count.requests;
+      sum.rateLimited += count.rateLimited;
+      counts.set(id, sum);
+    }
+    for (const use of batch.lastUsed) lastUsed.set(use.keyId, Math.max(use.atMs, lastUsed.get(use.keyId) ?? 0));
+  }
+  return { counts: [...counts.values()], lastUsed: [...lastUsed].map(([keyId, atMs]) => ({ keyId, atMs })) };
 }
