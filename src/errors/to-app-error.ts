@@ -13,7 +13,12 @@ const UNAVAILABLE_CODES = new Set([
 const UNAVAILABLE_MESSAGES = [
   'Connection terminated', 'Connection is closed', 'Stream isn\'t writeable', 'timeout exceeded when trying to connect',
   'Reached the max retries per request limit', 'connect ECONNREFUSED', 'Client has encountered a connection error',
+  // Redis Cluster: a shard failing over (its slots move, or are served by nobody for a moment)
+  'Too many Cluster redirections', 'No replica confirmed the write',
 ];
+
+/** Redis replies of a cluster in motion: a slot moving, a shard failing over, a node loading. */
+const UNAVAILABLE_REPLY = /^(MOVED|ASK|CLUSTERDOWN|TRYAGAIN|READONLY|LOADING|MASTERDOWN) /;
 
 const STATUS_CODES = new Map<number, ErrorCode>(
   (Object.entries(ERROR_STATUS) as [ErrorCode, number][])
@@ -65,6 +70,7 @@ export function isUnavailable(error: unknown): boolean {
     if (link.name === 'MaxRetriesPerRequestError') return true;
     const message = typeof link.message === 'string' ? link.message : '';
     if (UNAVAILABLE_MESSAGES.some((text) => message.includes(text))) return true;
+    if (link.name === 'ReplyError' && UNAVAILABLE_REPLY.test(message)) return true;
   }
   return false;
 }

@@ -46,6 +46,10 @@ export async function startLocalCluster(options: ClusterOptions = {}): Promise<L
           '--port', String(port), '--bind', '127.0.0.1', '--dir', dir,
           '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`,
           '--cluster-node-timeout', String(options.nodeTimeoutMs ?? 1000),
+          // a shard down must not stop the others (the default refuses every slot then)
+          '--cluster-require-full-coverage', 'no',
+          // replicas copy their primary at once (a replica that never synced cannot take over)
+          '--repl-diskless-sync-delay', '0',
           '--save', '', '--appendonly', 'no', '--logfile', `redis-${port}.log`,
         ],
         { stdio: 'ignore' },
@@ -58,6 +62,11 @@ export async function startLocalCluster(options: ClusterOptions = {}): Promise<L
     await run('redis-cli', ['--cluster', 'create', ...ports.map((port) => `127.0.0.1:${port}`), '--cluster-replicas', '1', '--cluster-yes']);
     // Every node must agree the cluster is whole before a client is pointed at it.
     await Promise.all(ports.map((port) => until(`cluster state ok on ${port}`, () => redisReplies(port, 'CLUSTER INFO', 'cluster_state:ok'), 20_000)));
+    // …and every replica has its primary's data: only then can it take over.
+    const replicas = [];
+    for (const port of ports) if (await redisReplies(port, 'INFO replication', 'role:slave')) replicas.push(port);
+    if (replicas.length !== ports.length / 2) throw new Error(`Expected ${ports.length / 2} replicas, found ${replicas.length}`);
+    await Promise.all(replicas.map((port) => until(`replica ${port} in sync`, () => redisReplies(port, 'INFO replication', 'master_link_status:up'), 20_000)));
   } catch (error) {
     await stop();
     throw error;
