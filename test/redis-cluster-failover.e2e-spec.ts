@@ -5,7 +5,7 @@ import calculateSlot from 'cluster-key-slot';
 import { AppConfig } from '../src/config/app-config';
 import { clusterLayout } from '../src/store/key-layout';
 import { usageNamespace } from '../src/store/usage-namespace';
-import { LocalCluster, startLocalCluster } from './support/redis-cluster';
+import { LocalCluster, startLocalCluster } from '../bench/src/local-cluster';
 import { TestApp, bearer, seedOrganization, startApp } from './support/test-app';
 import { sleep } from './support/waiting';
 

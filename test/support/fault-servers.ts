@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { MIGRATIONS_DIR } from '../../src/database/connect-database';
 import { applyMigrations, pgAdapterFactory } from '../../src/database/migrator';
-import { redisReplies, until } from './raw-redis';
+import { redisReplies, until } from '../../bench/src/raw-redis';
 
 const run = promisify(execFile);
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import Redis from 'ioredis';
-import { LocalCluster, startLocalCluster } from './redis-cluster';
+import { LocalCluster, startLocalCluster } from '../../bench/src/local-cluster';
 import { pgAdapterFactory, applyMigrations } from '../../src/database/migrator';
 import { MIGRATIONS_DIR } from '../../src/database/connect-database';
 

@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import type { LocalCluster } from './redis-cluster';
+import type { LocalCluster } from '../../bench/src/local-cluster';
 import { takeValidatedTotal } from './validated-total';
 
 /** Reports how many responses were checked against the OpenAPI document; drops the throwaway database. */
