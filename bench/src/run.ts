@@ -347,7 +347,10 @@ async function measure(env: Environment, cleanup: Cleanup): Promise<void> {
     hostile,
   };
   const markdown = renderResults(data);
-  writeFileSync(RESULTS_FILE, markdown);
+  // `npm run bench:cluster` keeps its own section of the file: carried over as it is
+  const previous = existsSync(RESULTS_FILE) ? readFileSync(RESULTS_FILE, 'utf8') : '';
+  const cluster = /<!-- cluster-capacity:start -->[\s\S]*<!-- cluster-capacity:end -->/.exec(previous)?.[0];
+  writeFileSync(RESULTS_FILE, cluster ? `${markdown.trimEnd()}\n\n${cluster}\n` : markdown);
   writeFileSync(path.join(TMP_DIR, 'results.json'), JSON.stringify(data, null, 1)); // the raw figures, for a closer look
   process.stdout.write(`\n${markdown}\n`);
   log(`wrote ${path.relative(ROOT, RESULTS_FILE)}`);
