@@ -280,7 +280,7 @@ const shared = sharedBackend();
     const withoutRedis = await npmAdmin(ROOT, { DATABASE_URL: shared!.databaseUrl, REDIS_URL: undefined }, ['key', 'revoke', keyId, '--json']);
     expect(withoutRedis.code).toBe(0);
     expect(oneJsonObject(withoutRedis.stdout)).toMatchObject({ id: keyId, revoked_at: expect.any(String) });
-    expect(withoutRedis.stderr).toMatch(/^warning: REDIS_URL is not set/);
+    expect(withoutRedis.stderr).toMatch(/^warning: neither REDIS_URL nor REDIS_CLUSTER_NODES is set/);
 
     // run again as the warning says: the running app refuses the key at its next request
     await json('key', 'revoke', keyId);

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import calculateSlot from 'cluster-key-slot';
 import { Cluster } from 'ioredis';
 import { KeyRevocations } from '../src/api-keys/key-revocations';
@@ -8,6 +9,7 @@ import { OrganizationsService } from '../src/organizations/organizations.service
 import { AdmissionStore } from '../src/store/admission-store';
 import { clusterLayout } from '../src/store/key-layout';
 import { usageNamespace } from '../src/store/usage-namespace';
+import { npmAdmin } from './support/admin-cli';
 import { SeededOrganization, TestApp, bearer, clusterBackend, expectEnvelope, seedOrganization, startApp } from './support/test-app';
 import { waitFor } from './support/waiting';
 
@@ -118,6 +120,22 @@ const cluster = clusterBackend();
     await b.app.get(UsageFlusher).flush();
     expect(await total()).toBe(30);
     expect(await claimedBatches()).toEqual([]);
+  });
+
+  it('takes the admin command line\'s revocation and tier change from REDIS_CLUSTER_NODES, at once and without a warning', async () => {
+    const [key] = await createKeys(1, 'revoked by an operator');
+    expect(await status(b, key.key)).toBe(200);
+    const env = { DATABASE_URL: cluster!.databaseUrl, REDIS_URL: undefined, REDIS_CLUSTER_NODES: cluster!.redisClusterNodes };
+    const admin = (...args: string[]) => npmAdmin(path.resolve(__dirname, '..'), env, [...args, '--json'], 120_000);
+
+    const revoked = await admin('key', 'revoke', key.id);
+    expect({ code: revoked.code, stderr: revoked.stderr }).toEqual({ code: 0, stderr: '' });
+    expectEnvelope(await b.http.get('/v1/organization').set(bearer(key.key)), 401, 'API_KEY_REVOKED');
+
+    const downgraded = await admin('org', 'set-tier', org.id, 'free');
+    expect({ code: downgraded.code, stderr: downgraded.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(await status(b, org.key, '/v1/audit/events')).toBe(403);
+    await a.app.get(OrganizationsService).setTier(org.id, 'enterprise', SYSTEM);
   });
 
   it('heals from PostgreSQL when the shards lose their data: revoked keys stay refused, tiers and limits hold', async () => {

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,6 +25,8 @@ const REDIS_URL = process.env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379/14';
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 3);
 const SECONDS = Number(process.env.BENCH_SECONDS || 7);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS || 50);
+/** Another checkout of the service, built (`npm ci && npm run -s build` there): measured beside this one on one Redis. */
+const BASELINE = process.env.BENCH_BASELINE ? path.resolve(process.env.BENCH_BASELINE) : undefined;
 const MARK_START = '<!-- cluster-capacity:start -->';
 const MARK_END = '<!-- cluster-capacity:end -->';
 
@@ -48,6 +51,8 @@ interface Drain {
 interface Throughput {
   rps: number[];
   p99: number[];
+  /** CPU time of the service process per response, µs: the figure contention moves least. */
+  serviceCpuMicros: number[];
   redisCpuMicros: number[];
 }
 
@@ -106,20 +111,24 @@ async function clusterPrimaryPids(cluster: LocalCluster): Promise<number[]> {
 
 /** Two services on one database, one on each store, driven in alternating rounds: the same machine load for both. */
 async function compareThroughput(url: string, cluster: LocalCluster, seed: Seed, redisPid: number, primaries: number[]): Promise<Record<string, Throughput>> {
-  const targets = { single: { REDIS_URL }, cluster: { REDIS_CLUSTER_NODES: cluster.nodes } };
+  const targets: Record<string, { root: string; env: Record<string, string> }> = {
+    single: { root: ROOT, env: { REDIS_URL } },
+    cluster: { root: ROOT, env: { REDIS_CLUSTER_NODES: cluster.nodes } },
+    ...(BASELINE ? { baseline: { root: BASELINE, env: { REDIS_URL } } } : {}),
+  };
   const results: Record<string, Throughput> = {};
-  for (const [label, env] of Object.entries(targets)) {
+  for (const [label, { root, env }] of Object.entries(targets)) {
     const port = await freePort();
-    const service = startNode(`capacity-${label}`, [...serviceNodeFlags(ROOT), 'dist/main.js'], {
+    const service = startNode(`capacity-${label}`, [...serviceNodeFlags(root), path.join(root, 'dist/main.js')], {
       PATH: process.env.PATH, PORT: String(port), DATABASE_URL: url, RATE_LIMIT_MAX: '1000000', LOG_LEVEL: 'warn', ...env,
-    });
+    }, undefined, root);
     await waitForHttp(`http://127.0.0.1:${port}/readyz`, service);
-    results[label] = { rps: [], p99: [], redisCpuMicros: [] };
+    results[label] = { rps: [], p99: [], serviceCpuMicros: [], redisCpuMicros: [] };
     (results[label] as Throughput & { url?: string; child?: typeof service }).url = `http://127.0.0.1:${port}`;
     (results[label] as Throughput & { child?: typeof service }).child = service;
   }
   for (let round = 0; round < ROUNDS + 1; round++) {
-    for (const [label, result] of Object.entries(results) as [string, Throughput & { url: string }][]) {
+    for (const [label, result] of Object.entries(results) as [string, Throughput & { url: string; child: { pid: number } }][]) {
       const scenario: Scenario = {
         id: 'S2',
         title: `GET /v1/organization with an API key (${label})`,
@@ -127,16 +136,19 @@ async function compareThroughput(url: string, cluster: LocalCluster, seed: Seed,
         requests: seed.keys.map((key) => ({ method: 'GET', path: '/v1/organization', headers: { authorization: `Bearer ${key.secret}` } })),
         expectedStatus: 200,
       };
-      const pids = label === 'single' ? [redisPid] : primaries;
+      const pids = label === 'cluster' ? primaries : [redisPid];
       const before = pids.reduce((sum, pid) => sum + processTicks(pid), 0);
+      const serviceBefore = processTicks(result.child.pid);
       const load = await drive(scenario, CONNECTIONS, round === 0 ? 2 : SECONDS);
       const ticks = pids.reduce((sum, pid) => sum + processTicks(pid), 0) - before;
+      const serviceTicks = processTicks(result.child.pid) - serviceBefore;
       if (load.expectedShare < 0.999) throw new Error(`${label}: only ${(load.expectedShare * 100).toFixed(1)}% answered 200 (${JSON.stringify(load.statuses)})`);
       if (round === 0) continue; // warm-up
       result.rps.push(load.rps);
       result.p99.push(load.p99);
       result.redisCpuMicros.push(((ticks / TICKS_PER_SECOND) * 1e6) / load.responses);
-      log(`round ${round} ${label}: ${load.rps.toFixed(0)} req/s, p99 ${load.p99.toFixed(1)} ms`);
+      result.serviceCpuMicros.push(((serviceTicks / TICKS_PER_SECOND) * 1e6) / load.responses);
+      log(`round ${round} ${label}: ${load.rps.toFixed(0)} req/s, p99 ${load.p99.toFixed(1)} ms, service CPU ${result.serviceCpuMicros.at(-1)!.toFixed(0)} µs/request`);
     }
   }
   for (const result of Object.values(results) as (Throughput & { child: Parameters<typeof stopChild>[0] })[]) await stopChild(result.child);
@@ -241,7 +253,8 @@ function render(
   const single = throughput.single;
   const clustered = throughput.cluster;
   const row = (label: string, t: Throughput) =>
-    `| ${label} | ${median(t.rps).toFixed(0)} | ${(median(t.rps) / median(single.rps)).toFixed(2)}× | ${median(t.p99).toFixed(1)} | ${median(t.redisCpuMicros).toFixed(1)} |`;
+    `| ${label} | ${median(t.rps).toFixed(0)} | ${(median(t.rps) / median(single.rps)).toFixed(2)}× | ${median(t.p99).toFixed(1)} | ` +
+    `${median(t.serviceCpuMicros).toFixed(0)} | ${median(t.redisCpuMicros).toFixed(1)} |`;
   const cpus = os.cpus();
   return [
     MARK_START,
@@ -252,10 +265,11 @@ function render(
     '',
     `Admission path (S2: \`GET /v1/organization\` with 320 API keys, ${CONNECTIONS} connections, ${ROUNDS} alternating rounds of ${SECONDS} s, medians):`,
     '',
-    '| store | req/s | vs one Redis | p99 ms | Redis CPU per request, µs |',
-    '|---|---:|---:|---:|---:|',
+    '| store | req/s | vs one Redis | p99 ms | service CPU per request, µs | Redis CPU per request, µs |',
+    '|---|---:|---:|---:|---:|---:|',
     row('one Redis', single),
     row('Redis Cluster, 3 primaries + 3 replicas', clustered),
+    ...(throughput.baseline ? [row(`one Redis, baseline build (${baselineName()})`, throughput.baseline)] : []),
     '',
     `One admission script: **${cost.usecPerCall.toFixed(2)} µs** inside Redis (\`usec_per_call\`), **${cost.micros.toFixed(1)} µs** of Redis CPU with its network I/O ` +
       `→ one Redis core sustains about **${Math.round(cost.perSecond / 1000)} k admissions/s**.`,
@@ -269,6 +283,12 @@ function render(
     ...drains.map((d) => `| ${d.label} | ${d.keys} | ${d.ms.toFixed(0)} ms | ${d.batches} | ${d.transactions} |`),
     MARK_END,
   ].join('\n');
+}
+
+/** The baseline checkout's commit, for the table. */
+function baselineName(): string {
+  const head = spawnSync('git', ['-C', BASELINE!, 'log', '-1', '--format=%h %s'], { encoding: 'utf8' }).stdout.trim();
+  return head.length > 60 ? `${head.slice(0, 57)}…` : head || path.basename(BASELINE!);
 }
 
 function formatBytes(bytes: number): string {

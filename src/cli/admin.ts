@@ -37,11 +37,11 @@ async function main(argv: string[]): Promise<number> {
     app = await NestFactory.createApplicationContext(AdminModule.register(config), { logger: false, abortOnError: false });
     const result = await invocation.run(app);
     writeResult(json ? `${JSON.stringify(result)}\n` : `${JSON.stringify(result, null, 2)}\n`);
-    if (config.databaseUrl && !config.redisUrl && REACHES_RUNNING_SERVERS.has(invocation.name)) {
+    if (config.databaseUrl && !config.redisUrl && !config.redisCluster && REACHES_RUNNING_SERVERS.has(invocation.name)) {
       // Running servers hold tiers and revocations in Redis (or in their own memory): without it they cannot hear of this.
       process.stderr.write(
-        'warning: REDIS_URL is not set, so running servers will not see this change until they restart ' +
-          '(or their cached state expires, up to 24 h). Run it again with the servers\' REDIS_URL.\n',
+        'warning: neither REDIS_URL nor REDIS_CLUSTER_NODES is set, so running servers will not see this change until they restart ' +
+          '(or their cached state expires, up to 24 h). Run it again with the servers\' REDIS_URL (or REDIS_CLUSTER_NODES).\n',
       );
     }
     return 0;
