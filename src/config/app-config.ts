@@ -23,6 +23,8 @@ export interface AppConfig {
   trustProxy: boolean | string | number;
   /** How often counted usage moves from the store to PostgreSQL. */
   usageFlushIntervalMs: number;
+  /** GitHub's secret-scanning public keys (`{public_keys: [...]}`), which sign its leak reports. */
+  githubSecretScanningKeysUrl: string;
 }
 
 export interface RateLimitPolicy {
