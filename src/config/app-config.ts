@@ -1,4 +1,4 @@
-import { Tier } from '../generated/prisma/enums';
+import { LeakResponse, Tier } from '../generated/prisma/enums';
 
 /** Everything the service reads from its environment, parsed and validated once at start. */
 export interface AppConfig {
@@ -42,5 +42,8 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export const TIERS: readonly Tier[] = ['free', 'standard', 'enterprise'];
+
+/** An organization's choice for its keys found in public (see src/secret-scanning). */
+export const LEAK_RESPONSES: readonly LeakResponse[] = ['revoke', 'notify'];
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
