@@ -1,3 +1,4 @@
+import { crc32 } from 'node:zlib';
 import { generateKey, hashKey } from '../api-keys/key-format';
 import { labelOf, lookupHash, plannedAction, standingOf } from './token-classification';
 import type { ApiKey } from '../generated/prisma/client';
@@ -56,6 +57,29 @@ describe('plannedAction', () => {
     for (const choice of ['revoke', 'notify'] as const) {
       expect(plannedAction('revoked', choice)).toBe('already_revoked');
       expect(plannedAction('expired', choice)).toBe('expired');
+    }
+  });
+});
+
+describe('the pattern registered with GitHub (docs/OPERATIONS.md)', () => {
+  const PATTERN = /^luci_[0-9A-Za-z]{38}$/;
+  const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+  /** The checksum rule as the operations guide words it, written independently of key-format.ts. */
+  function documentedChecksum(first37: string): string {
+    let value = crc32(first37);
+    let digits = '';
+    for (let i = 0; i < 6; i++) {
+      digits = BASE62[value % 62] + digits;
+      value = Math.floor(value / 62);
+    }
+    return digits;
+  }
+
+  it('matches every key we issue, and its checksum is the one documented', () => {
+    for (let n = 0; n < 500; n++) {
+      const { secret } = generateKey();
+      expect(secret).toMatch(PATTERN);
+      expect(secret.slice(37)).toBe(documentedChecksum(secret.slice(0, 37)));
     }
   });
 });
