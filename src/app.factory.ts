@@ -82,7 +82,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   const githubReport = async (request: FastifyRequest) => {
     if (!readSignatureHeaders(request.headers)) await scanning.refuseUnsigned(request.ip, request.id);
   };
-  registerRequestAdmission(fastify, app.get(AuthenticationService), app.get(AdmissionService), new Map([[`POST ${GITHUB_REPORT_ROUTE}`, githubReport]]));
+  registerRequestAdmission(fastify, app.get(AuthenticationService), app.get(AdmissionService), new Map([[GITHUB_REPORT_ROUTE, githubReport]]));
   registerInFlightRevocationCheck(fastify, app.get(KeyRevocations));
   // Compressed bodies are refused; a body refused unread is drained before its 413 (src/http-hardening.ts).
   registerBodyRefusals(fastify);

@@ -175,6 +175,9 @@ describe.each(backends())('GitHub secret scanning on $name', (backend: Backend) 
     }
     // nothing happened to the key
     expect((await target.http.get('/v1/organization').set(bearer(leaked.key))).status).toBe(200);
+    // only POST is left to the signature: other methods on the path ask for a credential, then 405
+    expectEnvelope(await target.http.get(ROUTE).set(good), 401, 'UNAUTHORIZED');
+    expectEnvelope(await target.http.delete(ROUTE).set(bearer(org.key)), 405, 'METHOD_NOT_ALLOWED');
   });
 
   it('downloads the key document again for an unknown identifier at most once per period', async () => {
