@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { EnvOverrides, Outcome, execute, inBatches, npmAdmin, oneJsonObject } from './support/admin-cli';
 import { TestApp, bearer, expectEnvelope, seedOrganization, sharedBackend, startApp } from './support/test-app';
+import { waitFor } from './support/waiting';
 
 /**
  * The admin command line (CONTRACT §8) as an operator runs it: `npm run -s admin -- …` (and the
@@ -216,7 +217,8 @@ const shared = sharedBackend();
 
     // the leak response too, audited
     expect(await json('org', 'set-leak-response', organization.id as string, 'notify')).toMatchObject({ id: organization.id, leak_response: 'notify' });
-    expect((await target.http.get('/v1/organization').set(auth)).body.leak_response).toBe('notify');
+    // the running app held the record: it hears of the change through the store's events
+    await waitFor('the running app to show notify', async () => (await target.http.get('/v1/organization').set(auth)).body.leak_response === 'notify');
     const changes = await target.http.get('/v1/audit/events?type=organization.leak_response_changed').set(auth);
     expect(changes.body.data).toEqual([expect.objectContaining({ actor: { type: 'system', id: 'admin-cli' }, data: { from: 'revoke', to: 'notify' } })]);
 

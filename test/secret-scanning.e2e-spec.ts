@@ -3,6 +3,7 @@ import { generateKey } from '../src/api-keys/key-format';
 import { ApiKeysService } from '../src/api-keys/api-keys.service';
 import { AppConfig } from '../src/config/app-config';
 import { GithubScanningFixture } from './support/github-scanning-fixture';
+import { waitFor } from './support/waiting';
 import { Backend, SeededOrganization, TestApp, backends, bearer, expectEnvelope, seedOrganization, startApp } from './support/test-app';
 
 /**
@@ -128,11 +129,17 @@ describe.each(backends())('GitHub secret scanning on $name', (backend: Backend) 
   it("leaves the key live when its organization chose notify, and records it; the choice is shown, set by key managers and audited", async () => {
     const notifying = await seedOrganization(target, 'enterprise', 'Notify org');
     expect((await target.http.get('/v1/organization').set(bearer(notifying.key))).body.leak_response).toBe('revoke');
+    // the other instance holds the record in its cache: the change must reach it through the store's events
+    if (second) expect((await second.http.get('/v1/organization').set(bearer(notifying.key))).body.leak_response).toBe('revoke');
     const patched = await target.http.patch('/v1/organization').set(bearer(notifying.key)).send({ leak_response: 'notify' });
     expect(patched.status).toBe(200);
     expect(patched.body).toMatchObject({ id: notifying.id, leak_response: 'notify', tier: 'enterprise' });
     expect((await target.http.get('/v1/organization').set(bearer(notifying.key))).body.leak_response).toBe('notify');
-    if (second) expect((await second.http.get('/v1/organization').set(bearer(notifying.key))).body.leak_response).toBe('notify');
+    if (second) {
+      const other = second;
+      await waitFor('the other instance to show notify', async () =>
+        (await other.http.get('/v1/organization').set(bearer(notifying.key))).body.leak_response === 'notify');
+    }
 
     const leaked = await newKey(notifying.id);
     const where = find(leaked.key);
