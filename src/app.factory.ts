@@ -1,5 +1,6 @@
 import cors from '@fastify/cors';
 import { NestFactory } from '@nestjs/core';
+import type { FastifyRequest } from 'fastify';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import pino from 'pino';
 import { registerInFlightRevocationCheck } from './api-keys/in-flight-revocation.hook';
@@ -19,6 +20,9 @@ import { registerRequestContextHooks } from './request-context/request-context.h
 import { PinoNestLogger } from './request-context/pino-nest-logger';
 import { RequestLog } from './request-context/request-log';
 import { generateRequestId } from './request-context/request-id';
+import { GITHUB_REPORT_ROUTE } from './secret-scanning/secret-scanning.controller';
+import { SecretScanningService } from './secret-scanning/secret-scanning.service';
+import { readSignatureHeaders } from './secret-scanning/github-signature';
 import { registerSecurityHeaders } from './security-headers';
 import { registerJsonBodyParser } from './validation/json-body-parser';
 
@@ -73,7 +77,12 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     exposedHeaders: EXPOSED_HEADERS,
     maxAge: 600,
   });
-  registerRequestAdmission(fastify, app.get(AuthenticationService), app.get(AdmissionService));
+  // GitHub's reports authenticate by a signature over the body: without its headers, refused unread.
+  const scanning = app.get(SecretScanningService);
+  const githubReport = async (request: FastifyRequest) => {
+    if (!readSignatureHeaders(request.headers)) await scanning.refuseUnsigned(request.ip, request.id);
+  };
+  registerRequestAdmission(fastify, app.get(AuthenticationService), app.get(AdmissionService), new Map([[GITHUB_REPORT_ROUTE, githubReport]]));
   registerInFlightRevocationCheck(fastify, app.get(KeyRevocations));
   // Compressed bodies are refused; a body refused unread is drained before its 413 (src/http-hardening.ts).
   registerBodyRefusals(fastify);
@@ -82,7 +91,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   // JSON only: any other body (text/plain included, which Fastify parses by default) is 415.
   fastify.removeContentTypeParser('text/plain');
   // Every body's shape is bounded before it is parsed (validation/body-shape.ts).
-  registerJsonBodyParser(fastify);
+  registerJsonBodyParser(fastify, [GITHUB_REPORT_ROUTE]);
   app.get(RouteTable).attach(fastify);
   app.useGlobalPipes(createValidationPipe());
   setupOpenApi(app);

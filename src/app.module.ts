@@ -17,6 +17,7 @@ import { UnroutedController } from './routing/unrouted.controller';
 import { AdmissionService } from './rate-limiting/admission.service';
 import { AuthFailureBrake } from './rate-limiting/auth-failure-brake';
 import { LoggingModule } from './request-context/logger.module';
+import { SecretScanningModule } from './secret-scanning/secret-scanning.module';
 import { SessionsModule } from './sessions/sessions.module';
 import { StoreModule } from './store/store.module';
 import { TierGuard } from './tiers/tier.guard';
@@ -44,6 +45,7 @@ export class AppModule {
         SessionsModule,
         DatasetsModule,
         RecordsModule,
+        SecretScanningModule,
       ],
       controllers: [UnroutedController],
       providers: [

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { EnvOverrides, Outcome, execute, inBatches, npmAdmin, oneJsonObject } from './support/admin-cli';
 import { TestApp, bearer, expectEnvelope, seedOrganization, sharedBackend, startApp } from './support/test-app';
+import { waitFor } from './support/waiting';
 
 /**
  * The admin command line (CONTRACT §8) as an operator runs it: `npm run -s admin -- …` (and the
@@ -95,6 +96,7 @@ describe('admin command line: a tool (help, usage, input rules), whatever the ba
       ['frobnicate'],
       ['org', 'create'],
       ['org', 'set-tier', ORG_ID],
+      ['org', 'set-leak-response', ORG_ID],
       ['org', 'show'],
       ['org', 'show', ORG_ID, 'extra'],
       ['key', 'create', '--name', 'no org'],
@@ -123,6 +125,7 @@ describe('admin command line: a tool (help, usage, input rules), whatever the ba
       [['key', 'create', '--org', ORG_ID, '--name', LONG], [{ field: 'name', message: 'name must be shorter than or equal to 100 characters' }]],
       [['org', 'create', '--name', 'x', '--tier', 'platinum'], [{ field: 'tier', message: 'tier must be one of the following values: free, standard, enterprise' }]],
       [['org', 'set-tier', ORG_ID, 'gold'], [{ field: 'tier', message: 'tier must be one of the following values: free, standard, enterprise' }]],
+      [['org', 'set-leak-response', ORG_ID, 'ignore'], [{ field: 'leak_response', message: 'leak_response must be one of the following values: revoke, notify' }]],
       [['org', 'create', '--name', 'x', '--stytch-org-id', 'acme\u001b[0m'], [{ field: 'stytch_organization_id', message: expect.stringMatching(/^stytch_organization_id must be a Stytch organization id/) }]],
       [['key', 'create', '--org', ORG_ID, '--name', 'x', '--environment', 'prod'], [{ field: 'environment', message: 'environment must be one of the following values: development, staging, production' }]],
       [['key', 'set-limit', KEY_ID, '--max', '0', '--window-seconds', '60'], [{ field: 'max', message: 'max must not be less than 1' }]],
@@ -186,7 +189,7 @@ const shared = sharedBackend();
 
   it('round-trips with a running app: org create → key create → the key works → set-tier shows on the next request → revoke → 401', async () => {
     const organization = await json('org', 'create', '--name', 'CLI org');
-    expect(Object.keys(organization).sort()).toEqual(['created_at', 'id', 'name', 'stytch_organization_id', 'tier']);
+    expect(Object.keys(organization).sort()).toEqual(['created_at', 'id', 'leak_response', 'name', 'stytch_organization_id', 'tier']);
     expect(organization).toMatchObject({ id: expect.stringMatching(/^org_[0-9a-f]{28}$/), name: 'CLI org', tier: 'free', stytch_organization_id: null });
 
     const key = await json('key', 'create', '--org', organization.id as string, '--name', 'CLI key', '--environment', 'staging');
@@ -211,6 +214,13 @@ const shared = sharedBackend();
     // the running app's very next request sees the new tier (its caches were warm)
     expect((await target.http.get('/v1/organization').set(auth)).body.tier).toBe('enterprise');
     expect((await target.http.get('/v1/compliance').set(auth)).status).not.toBe(403);
+
+    // the leak response too, audited
+    expect(await json('org', 'set-leak-response', organization.id as string, 'notify')).toMatchObject({ id: organization.id, leak_response: 'notify' });
+    // the running app held the record: it hears of the change through the store's events
+    await waitFor('the running app to show notify', async () => (await target.http.get('/v1/organization').set(auth)).body.leak_response === 'notify');
+    const changes = await target.http.get('/v1/audit/events?type=organization.leak_response_changed').set(auth);
+    expect(changes.body.data).toEqual([expect.objectContaining({ actor: { type: 'system', id: 'admin-cli' }, data: { from: 'revoke', to: 'notify' } })]);
 
     // without --json: the same object, indented for a person
     const listed = await admin('org', 'list');

@@ -88,6 +88,7 @@ describe.each(backends({ cluster: true }))('dashboard sessions on $name', (backe
       id: expect.stringMatching(/^org_/),
       name: organization.slug,
       tier: 'free',
+      leak_response: 'revoke',
       stytch_organization_id: organization.organizationId,
       created_at: expect.any(String),
     });
@@ -131,6 +132,20 @@ describe.each(backends({ cluster: true }))('dashboard sessions on $name', (backe
     expectEnvelope(await target.http.delete(`/v1/api-keys/${created.body.id}`).set(await member.auth()), 403, 'FORBIDDEN');
     // Nothing happened to the key.
     await target.http.get('/v1/organization').set(bearer(created.body.key)).expect(200);
+  });
+
+  it("lets an admin choose the organization's leak response, and refuses a plain member before reading the body", async () => {
+    const organization = stytchOrganization(fixture);
+    const member = await organization.member().auth();
+    const refused = await target.http.patch('/v1/organization').set(member).send({ leak_response: 'notify' });
+    expect(expectEnvelope(refused, 403, 'FORBIDDEN').message).toMatch(/role/);
+    // refused before validation: an invalid body gets the same 403
+    expectEnvelope(await target.http.patch('/v1/organization').set(member).send({ leak_response: 'whatever' }), 403, 'FORBIDDEN');
+    const admin = await organization.admin().auth();
+    const changed = await target.http.patch('/v1/organization').set(admin).send({ leak_response: 'notify' });
+    expect(changed.status).toBe(200);
+    expect(changed.body.leak_response).toBe('notify');
+    expect((await target.http.get('/v1/organization').set(member)).body.leak_response).toBe('notify');
   });
 
   it('never shows one Stytch organization the keys of another', async () => {

@@ -12,6 +12,10 @@ export const API_TAGS = {
   },
   session: { name: 'Session', description: 'The dashboard member behind a Stytch session JWT.' },
   organization: { name: 'Organization', description: 'The organization the credential acts for, with its tier.' },
+  secretScanning: {
+    name: 'Secret scanning',
+    description: 'Reports of leaked API keys from GitHub secret scanning, signed by GitHub. Not called with an API key.',
+  },
   datasets: { name: 'Datasets', description: 'Datasets of your organization. Available on every tier.' },
   audit: {
     name: 'Audit trail (Enterprise)',

@@ -137,11 +137,22 @@ export class ApiKeysService {
     });
   }
 
-  async revokeKey(organizationId: string, id: string, actor: Actor, principal?: Principal): Promise<ApiKey> {
+  /**
+   * `alongside` runs in the revocation's transaction (told whether this call revoked the key), so
+   * a caller's own record of why — a leak report — commits exactly when the revocation does.
+   */
+  async revokeKey(
+    organizationId: string,
+    id: string,
+    actor: Actor,
+    principal?: Principal,
+    alongside?: (tx: Prisma.TransactionClient, revokedNow: boolean) => Promise<void>,
+  ): Promise<ApiKey> {
     const now = new Date();
     const key = await this.repository.transaction(async (tx) => {
       const current = await this.findIn(tx, organizationId, id);
       if (current.revokedAt && current.revokedAt <= now) {
+        await alongside?.(tx, false);
         // Revoked already: the store is told again all the same, so a revocation made where the
         // store was out of reach (the admin tool without REDIS_URL) is completed by repeating it.
         await this.store.putKey(id, keyStateOf(current));
@@ -149,6 +160,7 @@ export class ApiKeysService {
       }
       const revoked = await this.repository.update(tx, id, { revokedAt: now });
       await this.audit.record(tx, { organizationId, type: 'api_key.revoked', actor, target: { type: 'api_key', id } });
+      await alongside?.(tx, true);
       if (principal && principal.kind === 'api_key' && principal.key.id !== id) await this.revocations.assertLive(principal);
       // The store before the commit: if it cannot take the revocation, nothing is revoked (503),
       // rather than PostgreSQL saying "revoked" while the store keeps admitting the key.

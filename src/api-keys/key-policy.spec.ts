@@ -4,7 +4,7 @@ import { AppError } from '../errors/app-error';
 import { assertMayRotate, expiryProblem, isWithinPlatformLimit, operatorLimitProblems, peakRequests, rateLimitProblem } from './key-policy';
 
 const PLATFORM = { max: 100, windowSeconds: 60 };
-const organization = { id: 'org_1', name: 'Org', stytchOrganizationId: null, createdAt: new Date(0) };
+const organization = { id: 'org_1', name: 'Org', stytchOrganizationId: null, leakResponse: 'revoke' as const, createdAt: new Date(0) };
 const T = Date.parse('2030-01-01T00:00:00.000Z');
 
 function keyPrincipal(expiresAtMs: number | null): ApiKeyPrincipal {

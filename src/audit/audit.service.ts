@@ -7,8 +7,10 @@ export type AuditEventType =
   | 'api_key.created'
   | 'api_key.revoked'
   | 'api_key.rotated'
+  | 'api_key.leaked'
   | 'organization.created'
   | 'organization.tier_changed'
+  | 'organization.leak_response_changed'
   | 'dataset.created'
   | 'dataset.deleted';
 

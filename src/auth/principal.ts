@@ -1,10 +1,14 @@
-import type { Tier } from '../generated/prisma/enums';
+import type { LeakResponse, Tier } from '../generated/prisma/enums';
 
-/** An organization as the hot path holds it; the tier is not here — it is read fresh per request. */
+/**
+ * An organization as the hot path holds it; the tier is not here — it is read fresh per request.
+ * `leakResponse` is shown, not enforced, from here: secret scanning reads it from the database.
+ */
 export interface OrganizationRecord {
   id: string;
   name: string;
   stytchOrganizationId: string | null;
+  leakResponse: LeakResponse;
   createdAt: Date;
 }
 

@@ -10,7 +10,7 @@ import { UsageError } from './command-spec';
 import { AdminModule } from './admin.module';
 
 /** Commands whose effect running servers must see at once (CONTRACT §6, §7), through the shared store. */
-const REACHES_RUNNING_SERVERS = new Set(['org set-tier', 'key revoke', 'key set-limit']);
+const REACHES_RUNNING_SERVERS = new Set(['org set-tier', 'org set-leak-response', 'key revoke', 'key set-limit']);
 
 // stdout carries the result and nothing else: whatever a library prints goes to stderr.
 const writeResult = process.stdout.write.bind(process.stdout);

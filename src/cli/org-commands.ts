@@ -1,10 +1,10 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { ApiKeysService } from '../api-keys/api-keys.service';
-import { TIERS } from '../config/app-config';
+import { LEAK_RESPONSES, TIERS } from '../config/app-config';
 import { idPattern } from '../database/ids';
 import { AppError } from '../errors/app-error';
 import type { Organization } from '../generated/prisma/client';
-import { CreateOrganizationDto, SetTierDto } from '../organizations/dto/create-organization.dto';
+import { CreateOrganizationDto, SetTierDto, UpdateOrganizationDto } from '../organizations/dto/create-organization.dto';
 import { presentOrganization } from '../organizations/organization.presenter';
 import { OrganizationsService } from '../organizations/organizations.service';
 import { type CommandSpec, SYSTEM, required, ruleOf, validated } from './command-spec';
@@ -71,6 +71,22 @@ export const ORG_COMMANDS: CommandSpec[] = [
     async prepare({ args: [id, tier] }) {
       const dto = await validated(SetTierDto, { tier });
       return async (app) => present(await app.get(OrganizationsService).setTier(id, dto.tier, SYSTEM));
+    },
+  },
+  {
+    name: 'org set-leak-response',
+    args: ['ORG_ID', 'RESPONSE'],
+    forms: ['ORG_ID RESPONSE'],
+    summary: 'Choose what happens to the organization\'s keys found in public',
+    description:
+      `${LEAK_RESPONSES.join(' or ')}: a key GitHub secret scanning finds in public is revoked at once (the default), or only ` +
+      'reported in the audit trail (api_key.leaked). Recorded in the audit trail.',
+    async prepare({ args: [id, leakResponse] }) {
+      const dto = await validated(UpdateOrganizationDto, { leak_response: leakResponse });
+      return async (app) => {
+        await findOrganization(app, id);
+        return present(await app.get(OrganizationsService).setLeakResponse(id, dto.leak_response, SYSTEM));
+      };
     },
   },
 ];

@@ -1,4 +1,4 @@
-import { Tier } from '../generated/prisma/enums';
+import { LeakResponse, Tier } from '../generated/prisma/enums';
 
 /** Everything the service reads from its environment, parsed and validated once at start. */
 export interface AppConfig {
@@ -25,6 +25,8 @@ export interface AppConfig {
   trustProxy: boolean | string | number;
   /** How often counted usage moves from the store to PostgreSQL. */
   usageFlushIntervalMs: number;
+  /** GitHub's secret-scanning public keys (`{public_keys: [...]}`), which sign its leak reports. */
+  githubSecretScanningKeysUrl: string;
 }
 
 export interface RedisClusterConfig {
@@ -50,5 +52,8 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export const TIERS: readonly Tier[] = ['free', 'standard', 'enterprise'];
+
+/** An organization's choice for its keys found in public (see src/secret-scanning). */
+export const LEAK_RESPONSES: readonly LeakResponse[] = ['revoke', 'notify'];
 
 export const APP_CONFIG = Symbol('APP_CONFIG');

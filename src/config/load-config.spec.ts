@@ -17,6 +17,7 @@ describe('loadConfig', () => {
       dashboardOrigin: 'https://validate.lucitra.ai',
       logLevel: 'info',
       metricsToken: undefined,
+      githubSecretScanningKeysUrl: 'https://api.github.com/meta/public_keys/secret_scanning',
     });
   });
 
@@ -37,6 +38,7 @@ describe('loadConfig', () => {
       STYTCH_BASE_URL: 'http://127.0.0.1:9999',
       LOG_LEVEL: 'debug',
       METRICS_TOKEN: 'm',
+      GITHUB_SECRET_SCANNING_KEYS_URL: 'http://127.0.0.1:9998/keys',
     });
     expect(sut).toMatchObject({
       port: 8080,
@@ -46,6 +48,7 @@ describe('loadConfig', () => {
       stytch: { projectId: 'project-test-1', secret: 'secret-test-1', baseUrl: 'http://127.0.0.1:9999' },
       logLevel: 'debug',
       metricsToken: 'm',
+      githubSecretScanningKeysUrl: 'http://127.0.0.1:9998/keys',
     });
   });
 
@@ -67,6 +70,10 @@ describe('loadConfig', () => {
     expect(loadConfig({ PORT: '8080' }).publicUrl).toBe('http://localhost:8080');
     expect(loadConfig({ PUBLIC_URL: 'https://api.example.test/' }).publicUrl).toBe('https://api.example.test');
     expect(() => loadConfig({ PUBLIC_URL: 'api.example.test' })).toThrow(/PUBLIC_URL must be a http: or https:\/\/ URL/);
+  });
+
+  it('refuses a GitHub key document address that is not http(s), naming the variable', () => {
+    expect(() => loadConfig({ GITHUB_SECRET_SCANNING_KEYS_URL: 'file:///etc/keys.json' })).toThrow(/GITHUB_SECRET_SCANNING_KEYS_URL must be/);
   });
 
   it('reads TRUST_PROXY in each of its forms and names it when an entry is not an address', () => {

@@ -3,6 +3,9 @@ import { AppConfig, LOG_LEVELS, LogLevel, RedisClusterConfig } from './app-confi
 
 export class ConfigError extends Error {}
 
+/** Where GitHub publishes the keys that sign its secret-scanning reports. */
+const GITHUB_SECRET_SCANNING_KEYS_URL = 'https://api.github.com/meta/public_keys/secret_scanning';
+
 type Env = Record<string, string | undefined>;
 
 /**
@@ -75,6 +78,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     metricsToken: read('METRICS_TOKEN'),
     trustProxy: parseTrustProxy(read('TRUST_PROXY'), problems),
     usageFlushIntervalMs: int('USAGE_FLUSH_INTERVAL_MS', 5000, 100, 600_000),
+    githubSecretScanningKeysUrl: url('GITHUB_SECRET_SCANNING_KEYS_URL', ['http:', 'https:'], GITHUB_SECRET_SCANNING_KEYS_URL)!,
   };
 
   if (problems.length > 0) {

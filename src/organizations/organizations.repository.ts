@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Organization, Prisma } from '../generated/prisma/client';
-import type { Tier } from '../generated/prisma/enums';
+import type { LeakResponse, Tier } from '../generated/prisma/enums';
 import { PrismaService } from '../database/prisma.service';
 
 @Injectable()
@@ -25,6 +25,17 @@ export class OrganizationsRepository {
 
   setTier(tx: Prisma.TransactionClient, id: string, tier: Tier): Promise<Organization> {
     return tx.organization.update({ where: { id }, data: { tier } });
+  }
+
+  /** The current choice, the row locked until the transaction ends; null: no such organization. */
+  async leakResponseForUpdate(tx: Prisma.TransactionClient, id: string): Promise<LeakResponse | null> {
+    const rows = await tx.$queryRaw<Array<{ leak_response: LeakResponse }>>`
+      SELECT leak_response::text AS leak_response FROM organizations WHERE id = ${id} FOR NO KEY UPDATE`;
+    return rows[0]?.leak_response ?? null;
+  }
+
+  setLeakResponse(tx: Prisma.TransactionClient, id: string, leakResponse: LeakResponse): Promise<Organization> {
+    return tx.organization.update({ where: { id }, data: { leakResponse } });
   }
 
   transaction<T>(fn: (tx: Prisma.TransactionClient) => Promise<T>): Promise<T> {

@@ -13,7 +13,7 @@ describe('StytchSessionAuthenticator', () => {
   const organizations = {
     forStytchOrganization: async (stytchId: string, slug: string): Promise<OrganizationRecord> => {
       mapped.push([stytchId, slug]);
-      return { id: 'org_test', name: slug, stytchOrganizationId: stytchId, createdAt: new Date() };
+      return { id: 'org_test', name: slug, stytchOrganizationId: stytchId, leakResponse: 'revoke', createdAt: new Date() };
     },
   } as unknown as OrganizationsService;
 

@@ -5,7 +5,8 @@ import type { MemberPrincipal } from '../auth/principal';
 import type { StytchConfig } from '../config/app-config';
 import { AppError } from '../errors/app-error';
 import { OrganizationsService } from '../organizations/organizations.service';
-import { StytchClient, StytchSigningKeys, failureCode, signingKeyId } from './stytch-signing-keys';
+import { failureCode } from '../remote-keys/paced-download';
+import { StytchClient, StytchSigningKeys, signingKeyId } from './stytch-signing-keys';
 import { VerifiedSession, readVerifiedSession } from './verified-session';
 
 /** Stytch session JWTs are about 1 KB; anything far larger is not one and is not worth parsing. */

@@ -1,14 +1,11 @@
 import { Logger } from '@nestjs/common';
 import { B2BClient } from 'stytch';
+import { PacedDownload } from '../remote-keys/paced-download';
 
 /** How long the SDK (jose's remote JWK set, its defaults untouched by the SDK) uses a download. */
 const SDK_CACHE_AGE_MS = 10 * 60_000;
 /** We download again this much earlier, so that the SDK itself never has to. */
 const REFRESH_AHEAD_MS = 30_000;
-/** No download sooner than this after the last one: Stytch rotates its keys every few months. */
-const MIN_INTERVAL_MS = 30_000;
-/** After failed downloads the wait doubles from MIN_INTERVAL_MS up to this. */
-const MAX_BACKOFF_MS = 5 * 60_000;
 /** Stytch's JWT header is ~130 base64url characters; a much longer one is not Stytch's. */
 const MAX_HEADER_LENGTH = 512;
 const MAX_KID_LENGTH = 128;
@@ -34,20 +31,18 @@ export class StytchClient extends B2BClient {
 /**
  * Decides when Stytch's JWKS is downloaded — the SDK never does it itself, as it would for every
  * token with an unknown `kid` while Stytch's endpoint fails (jose starts its 30 s cooldown only
- * after a success). At most one download at a time, none within 30 s of the last one, and after a
- * failure none for 30 s, doubling up to 5 min: no stream of tokens with invented kids makes us
+ * after a success). The pace is PacedDownload's: no stream of tokens with invented kids makes us
  * call Stytch more than once per period. Keys already held keep verifying meanwhile, offline,
  * for as long as the SDK keeps them (10 min after the last good download).
  */
 export class StytchSigningKeys {
-  private readonly logger = new Logger(StytchSigningKeys.name);
   private kids = new Set<string>();
   private usableUntil = 0;
-  private nextDownloadAt = 0;
-  private failures = 0;
-  private downloading: Promise<void> | undefined;
+  private readonly downloads: PacedDownload;
 
-  constructor(private readonly keySet: RemoteKeySet) {}
+  constructor(private readonly keySet: RemoteKeySet) {
+    this.downloads = new PacedDownload('The Stytch JWKS', () => this.download(), new Logger(StytchSigningKeys.name));
+  }
 
   /** True when a token signed under `kid` can be verified now without a download. */
   holds(kid: string): boolean {
@@ -57,27 +52,13 @@ export class StytchSigningKeys {
   /** Whether the key `kid` is in hand, after downloading the set if that is allowed now. */
   async obtain(kid: string): Promise<boolean> {
     if (this.holds(kid)) return true;
-    if (!this.downloading && Date.now() >= this.nextDownloadAt) {
-      this.downloading = this.download().finally(() => (this.downloading = undefined));
-    }
-    if (this.downloading) await this.downloading;
+    await this.downloads.whenAllowed();
     return this.holds(kid);
   }
 
   private async download(): Promise<void> {
-    try {
-      await this.keySet.reload();
-    } catch (error) {
-      this.failures += 1;
-      const wait = Math.min(MIN_INTERVAL_MS * 2 ** (this.failures - 1), MAX_BACKOFF_MS);
-      this.nextDownloadAt = Date.now() + wait;
-      this.logger.warn(`The Stytch JWKS is unavailable (${failureCode(error)}); next download in ${wait / 1000} s`);
-      return;
-    }
-    const now = Date.now();
-    this.failures = 0;
-    this.nextDownloadAt = now + MIN_INTERVAL_MS;
-    this.usableUntil = now + SDK_CACHE_AGE_MS - REFRESH_AHEAD_MS;
+    await this.keySet.reload();
+    this.usableUntil = Date.now() + SDK_CACHE_AGE_MS - REFRESH_AHEAD_MS;
     this.kids = rs256Kids(this.keySet.jwks()?.keys ?? []);
   }
 }
@@ -97,15 +78,6 @@ export function signingKeyId(token: string): string | null {
   }
   const { alg, kid } = (typeof header === 'object' && header !== null ? header : {}) as { alg?: unknown; kid?: unknown };
   return alg === 'RS256' && typeof kid === 'string' && kid.length > 0 && kid.length <= MAX_KID_LENGTH ? kid : null;
-}
-
-/** The most specific code a failure carries: the jose or socket cause, else its own. */
-export function failureCode(error: unknown): string {
-  const cause = (error as { cause?: { code?: unknown } } | null)?.cause;
-  if (typeof cause?.code === 'string') return cause.code;
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === 'string') return code;
-  return error instanceof Error ? error.name : 'unknown';
 }
 
 /** The kids jose would pick for an RS256 token — exactly its candidate rule for that algorithm. */

@@ -1,11 +1,13 @@
 import { MAX_EVENT_CHARS, excerpt, parseStoreEvent } from './store-events';
 
 const KEY = 'key_0194f3a2b1c0a1b2c3d4e5f60718';
+const ORG = 'org_0194f3a2b1c0a1b2c3d4e5f60718';
 
 describe('parseStoreEvent', () => {
   it.each([
     [{ type: 'key.revoked', keyId: KEY }],
     [{ type: 'key.revoked', keyId: KEY, revokeAtMs: 1_790_000_000_000 }],
+    [{ type: 'organization.changed', organizationId: ORG }],
   ])('accepts %j', (event) => {
     expect(parseStoreEvent(JSON.stringify(event))).toEqual({ event });
   });
@@ -18,7 +20,10 @@ describe('parseStoreEvent', () => {
     ['42', 'not a JSON object'],
     ['"key.revoked"', 'not a JSON object'],
     ['{}', 'unknown type'],
-    ['{"type":"organization.changed","organizationId":"org_1"}', 'unknown type'],
+    ['{"type":"organization.deleted","organizationId":"org_1"}', 'unknown type'],
+    ['{"type":"organization.changed","organizationId":"org_1"}', 'malformed organization.changed'],
+    [`{"type":"organization.changed","organizationId":"${KEY}"}`, 'malformed organization.changed'],
+    ['{"type":"organization.changed"}', 'malformed organization.changed'],
     ['{"type":"toString"}', 'unknown type'],
     ['{"type":"__proto__"}', 'unknown type'],
     ['{"type":["key.revoked"]}', 'unknown type'],

@@ -5,22 +5,30 @@ import { idPattern } from '../database/ids';
  * fact to act on: anyone who can reach the Redis server can publish, so a receiver reads what it
  * acts on from the store itself (see KeyRevocations).
  */
-export type StoreEvent = {
-  type: 'key.revoked';
-  keyId: string;
-  /** The revoker's view, for logs; receivers read the key's revocation time from the store. */
-  revokeAtMs?: number;
-};
+export type StoreEvent =
+  | {
+      type: 'key.revoked';
+      keyId: string;
+      /** The revoker's view, for logs; receivers read the key's revocation time from the store. */
+      revokeAtMs?: number;
+    }
+  | {
+      /** A setting of the organization changed: instances drop their cached record and read it again. */
+      type: 'organization.changed';
+      organizationId: string;
+    };
 
 /** Longer messages are dropped unread: no event comes near it, and parsing a huge one blocks the loop. */
 export const MAX_EVENT_CHARS = 1024;
 
 const KEY_ID = idPattern('key');
+const ORGANIZATION_ID = idPattern('org');
 
 /** One check per event type: a new type does not compile until it has one. */
 const VALIDATORS: { [T in StoreEvent['type']]: (fields: Record<string, unknown>) => boolean } = {
   'key.revoked': (fields) =>
     typeof fields.keyId === 'string' && KEY_ID.test(fields.keyId) && (fields.revokeAtMs === undefined || Number.isSafeInteger(fields.revokeAtMs)),
+  'organization.changed': (fields) => typeof fields.organizationId === 'string' && ORGANIZATION_ID.test(fields.organizationId),
 };
 
 /** The event in `message`, or why it is not one (for a log line; it never quotes the message). */

@@ -1,6 +1,7 @@
+import { ApiProperty } from '@nestjs/swagger';
 import { IsIn, IsNotEmpty, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
-import { TIERS } from '../../config/app-config';
-import type { Tier } from '../../generated/prisma/enums';
+import { LEAK_RESPONSES, TIERS } from '../../config/app-config';
+import type { LeakResponse, Tier } from '../../generated/prisma/enums';
 import { IsPlainName } from '../../validation/text';
 
 /**
@@ -26,6 +27,13 @@ export class CreateOrganizationDto {
     message: 'stytch_organization_id must be a Stytch organization id (organization-test-… or organization-live-…)',
   })
   stytch_organization_id?: string;
+}
+
+/** `PATCH /v1/organization` and `org set-leak-response`: the one setting an organization changes itself. */
+export class UpdateOrganizationDto {
+  @ApiProperty({ enum: LEAK_RESPONSES, description: '`revoke` (default) or `notify`: what a key found in public gets' })
+  @IsIn(LEAK_RESPONSES)
+  leak_response!: LeakResponse;
 }
 
 export class SetTierDto {
