@@ -75,7 +75,8 @@ export class RedisEventChannel {
         this.subscribedSinceMs = Date.now();
       },
       (error: Error) => {
-        this.logger.warn(`Redis subscribe: ${error.message}`);
+        // a connection that failed has said why already
+        if (subscriber.status === 'ready') this.logger.warn(`Redis subscribe: ${error.message}`);
         subscriber.disconnect();
       },
     );
