@@ -7,6 +7,7 @@ export type AuditEventType =
   | 'api_key.created'
   | 'api_key.revoked'
   | 'api_key.rotated'
+  | 'api_key.usage_spike'
   | 'organization.created'
   | 'organization.tier_changed'
   | 'dataset.created'
