@@ -1,9 +1,10 @@
+import Redis from 'ioredis';
 import { UsageFlusher } from '../src/api-keys/usage/usage-flusher';
 import { UsageSpikeDetector } from '../src/api-keys/usage/usage-spike.detector';
 import { hourOf } from '../src/api-keys/usage/usage-spikes';
 import type { AppConfig } from '../src/config/app-config';
 import { PrismaService } from '../src/database/prisma.service';
-import { HOUR_MS } from '../src/store/admission-store';
+import { HOUR_MS, IP_HOURS_KEPT_MS } from '../src/store/admission-store';
 import { Backend, SeededOrganization, TestApp, backends, bearer, seedOrganization, startApp } from './support/test-app';
 
 /**
@@ -114,6 +115,20 @@ describe.each(backends({ cluster: true }))('Usage that looks stolen on $name', (
       flagged.map((hour) => ({ kind: 'ips', observed: hour.distinct_ips, baseline: 2, hour: hour.timestamp })).reverse(),
     );
     expect(events.every((event) => event.actor.type === 'system')).toBe(true);
+
+    // On Redis, each key-hour's count expires on its own (one server: the names the service always used)
+    if (backend.redisUrl) {
+      const redis = new Redis(backend.redisUrl);
+      try {
+        for (const hour of hours) {
+          const ttl = await redis.pttl(`lv:ips:${key.id}:${Date.parse(hour.timestamp)}`);
+          expect(ttl).toBeGreaterThan(IP_HOURS_KEPT_MS - 60_000);
+          expect(ttl).toBeLessThanOrEqual(IP_HOURS_KEPT_MS);
+        }
+      } finally {
+        redis.disconnect();
+      }
+    }
   });
 
   it('flags a burst over the key\'s usual hour once, with one audit event, across flushes and instances', async () => {

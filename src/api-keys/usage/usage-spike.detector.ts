@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AuditService } from '../../audit/audit.service';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { AdmissionStore, KeyHour, UsageBatch } from '../../store/admission-store';
@@ -15,6 +15,8 @@ const SYSTEM = { type: 'system' as const, id: 'usage-spike-detector' };
  */
 @Injectable()
 export class UsageSpikeDetector {
+  private readonly logger = new Logger(UsageSpikeDetector.name);
+
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly store: AdmissionStore,
@@ -41,8 +43,9 @@ export class UsageSpikeDetector {
     const figures = await this.spikes.figures(touched);
     const flags = figures.flatMap((hour) => raisedFlags(hour, this.config.usageSpike).map((flag) => ({ ...hour, ...flag })));
     if (flags.length === 0) return;
-    await this.spikes.transaction(async (tx) => {
-      for (const flag of await this.spikes.raise(tx, flags)) {
+    const raised = await this.spikes.transaction(async (tx) => {
+      const written = await this.spikes.raise(tx, flags);
+      for (const flag of written) {
         await this.audit.record(tx, {
           organizationId: flag.organizationId,
           type: 'api_key.usage_spike',
@@ -51,7 +54,12 @@ export class UsageSpikeDetector {
           data: { kind: flag.kind, observed: flag.observed, baseline: flag.baseline, hour: new Date(flag.hourMs).toISOString() },
         });
       }
+      return written;
     });
+    // For operators watching the logs; once per flag, like the audit event.
+    for (const { keyId, organizationId, kind, observed, baseline: usual, hourMs } of raised) {
+      this.logger.warn({ keyId, organizationId, kind, observed, baseline: usual, hour: new Date(hourMs).toISOString() }, 'API key usage looks stolen');
+    }
   }
 }
 
