@@ -470,7 +470,7 @@ describe.each(backends({ cluster: true }))('API keys on $name', (backend: Backen
     expect(statuses).toEqual([200, 200, 200, 200, 200, 429, 429, 429]);
 
     // nothing was written per request: PostgreSQL has no usage yet
-    expect((await read(`/v1/api-keys/${used.id}/usage?granularity=minute`)).body).toEqual({ data: [] });
+    expect((await read(`/v1/api-keys/${used.id}/usage?granularity=minute`)).body).toEqual({ data: [], flags: [] });
     await target.app.get(UsageFlusher).flush();
 
     const key = (await read(`/v1/api-keys/${used.id}`)).body;
@@ -483,11 +483,14 @@ describe.each(backends({ cluster: true }))('API keys on $name', (backend: Backen
       const response = await read(`/v1/api-keys/${used.id}/usage?granularity=${granularity}`);
       expect(response.status).toBe(200);
       const buckets = response.body.data as { timestamp: string; requests: number; rate_limited: number }[];
-      expect(Object.keys(response.body)).toEqual(['data']);
+      expect(Object.keys(response.body)).toEqual(['data', 'flags']);
+      expect(response.body.flags).toEqual([]);
       expect(buckets.length).toBeGreaterThanOrEqual(1);
       expect(buckets.length).toBeLessThanOrEqual(2); // 2 only when the requests straddled a boundary
       for (const bucket of buckets) {
-        expect(Object.keys(bucket).sort()).toEqual(['rate_limited', 'requests', 'timestamp']);
+        // hour buckets also say from how many client IPs (all of these came from this host) and whether flagged
+        if (granularity === 'hour') expect(bucket).toMatchObject({ distinct_ips: 1, usage_spike: null, many_ips: null });
+        else expect(Object.keys(bucket).sort()).toEqual(['rate_limited', 'requests', 'timestamp']);
         expect(bucket.timestamp).toMatch(ISO);
         expect(Date.parse(bucket.timestamp) % truncation[granularity]).toBe(0);
       }
@@ -499,7 +502,7 @@ describe.each(backends({ cluster: true }))('API keys on $name', (backend: Backen
     const byDefault = await read(`/v1/api-keys/${used.id}/usage`);
     expect(byDefault.body.data.reduce((total: number, bucket: { requests: number }) => total + bucket.requests, 0)).toBe(5);
     const earlier = await read(`/v1/api-keys/${used.id}/usage?from=2020-01-01T00:00:00Z&to=2020-01-02T00:00:00Z`);
-    expect(earlier.body).toEqual({ data: [] });
+    expect(earlier.body).toEqual({ data: [], flags: [] });
 
     const badQueries = [
       'granularity=week', 'granularity=MINUTE', 'granularity=', 'from=yesterday', 'to=not-a-date',

@@ -86,7 +86,10 @@ export class ApiKeysController {
   @Get(':id/usage')
   @ApiOperation({
     summary: 'Get the usage of an API key',
-    description: 'Requests admitted and refused (429) per minute, hour or day, oldest first. Usage reaches this view within seconds.',
+    description:
+      'Requests admitted and refused (429) per minute, hour or day, oldest first. Usage reaches this view within seconds. '
+      + 'Hour buckets also give the distinct client IPs of the hour and its flags: `usage_spike` (far more requests than the key\'s usual hour) '
+      + 'and `many_ips` (far more client IPs than usual), signs of a stolen key; `flags` lists those of the range at any granularity.',
   })
   @ApiOkResponse({ type: UsageView, description: 'Requests counted per bucket, oldest first' })
   usageOf(@CurrentPrincipal() principal: Principal, @Param('id') id: string, @Query() query: UsageQueryDto) {

@@ -8,6 +8,8 @@ import { ApiKeysRepository } from './api-keys.repository';
 import { ApiKeysService } from './api-keys.service';
 import { KeyRevocations } from './key-revocations';
 import { UsageFlusher } from './usage/usage-flusher';
+import { UsageSpikeDetector } from './usage/usage-spike.detector';
+import { UsageSpikeRepository } from './usage/usage-spike.repository';
 import { UsageRepository } from './usage/usage.repository';
 import { UsageService } from './usage/usage.service';
 
@@ -22,6 +24,8 @@ import { UsageService } from './usage/usage.service';
     UsageRepository,
     UsageService,
     UsageFlusher,
+    UsageSpikeDetector,
+    UsageSpikeRepository,
     { provide: ApiKeyAuthenticator, useClass: CachedApiKeyAuthenticator },
   ],
   exports: [ApiKeyAuthenticator, ApiKeysService, KeyRevocations, UsageFlusher],

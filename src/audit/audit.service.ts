@@ -8,6 +8,7 @@ export type AuditEventType =
   | 'api_key.revoked'
   | 'api_key.rotated'
   | 'api_key.leaked'
+  | 'api_key.usage_spike'
   | 'organization.created'
   | 'organization.tier_changed'
   | 'organization.leak_response_changed'

@@ -27,6 +27,18 @@ export interface AppConfig {
   usageFlushIntervalMs: number;
   /** GitHub's secret-scanning public keys (`{public_keys: [...]}`), which sign its leak reports. */
   githubSecretScanningKeysUrl: string;
+  /** When a key's hour of traffic is flagged as looking like a stolen key's. */
+  usageSpike: UsageSpikePolicy;
+}
+
+/** An hour is flagged when it exceeds multiplier × the key's baseline and reaches the floor (both). */
+export interface UsageSpikePolicy {
+  /** Requests in the hour vs. the key's mean busy hour. */
+  multiplier: number;
+  minRequests: number;
+  /** Distinct client IPs in the hour vs. the key's mean hour. */
+  ipMultiplier: number;
+  minIps: number;
 }
 
 export interface RedisClusterConfig {

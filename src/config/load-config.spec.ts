@@ -85,6 +85,17 @@ describe('loadConfig', () => {
     }
   });
 
+  it('reads the usage spike policy, decimal multipliers included, and names a bad one', () => {
+    expect(loadConfig({}).usageSpike).toEqual({ multiplier: 10, minRequests: 1000, ipMultiplier: 5, minIps: 20 });
+    expect(
+      loadConfig({ USAGE_SPIKE_MULTIPLIER: '2.5', USAGE_SPIKE_MIN_REQUESTS: '50', USAGE_SPIKE_IP_MULTIPLIER: '3', USAGE_SPIKE_MIN_IPS: '4' }).usageSpike,
+    ).toEqual({ multiplier: 2.5, minRequests: 50, ipMultiplier: 3, minIps: 4 });
+    for (const bad of ['0.5', 'ten', '-2', '1e3', '1001']) {
+      expect(() => loadConfig({ USAGE_SPIKE_MULTIPLIER: bad })).toThrow(/USAGE_SPIKE_MULTIPLIER must be a number from 1 to 1000/);
+    }
+    expect(() => loadConfig({ USAGE_SPIKE_MIN_IPS: '0', USAGE_SPIKE_IP_MULTIPLIER: 'x' })).toThrow(/USAGE_SPIKE_IP_MULTIPLIER[\s\S]*USAGE_SPIKE_MIN_IPS/);
+  });
+
   it('reads REDIS_CLUSTER_NODES as seed nodes, with credentials and TLS, and never together with REDIS_URL', () => {
     expect(loadConfig({ REDIS_CLUSTER_NODES: 'redis-a:7000, 10.0.0.2:7001,[::1]:7002' }).redisCluster).toEqual({
       nodes: [{ host: 'redis-a', port: 7000 }, { host: '10.0.0.2', port: 7001 }, { host: '::1', port: 7002 }],

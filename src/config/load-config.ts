@@ -28,6 +28,16 @@ export function loadConfig(env: Env = process.env): AppConfig {
     }
     return value;
   };
+  const decimal = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = read(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!/^\d+(\.\d+)?$/.test(raw) || value < min || value > max) {
+      problems.push(`${name} must be a number from ${min} to ${max} (got "${raw}")`);
+      return fallback;
+    }
+    return value;
+  };
   const url = (name: string, protocols: string[], fallback?: string): string | undefined => {
     const raw = read(name) ?? fallback;
     if (raw === undefined) return undefined;
@@ -79,6 +89,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
     trustProxy: parseTrustProxy(read('TRUST_PROXY'), problems),
     usageFlushIntervalMs: int('USAGE_FLUSH_INTERVAL_MS', 5000, 100, 600_000),
     githubSecretScanningKeysUrl: url('GITHUB_SECRET_SCANNING_KEYS_URL', ['http:', 'https:'], GITHUB_SECRET_SCANNING_KEYS_URL)!,
+    usageSpike: {
+      multiplier: decimal('USAGE_SPIKE_MULTIPLIER', 10, 1, 1000),
+      minRequests: int('USAGE_SPIKE_MIN_REQUESTS', 1000, 1, 1_000_000_000),
+      ipMultiplier: decimal('USAGE_SPIKE_IP_MULTIPLIER', 5, 1, 1000),
+      minIps: int('USAGE_SPIKE_MIN_IPS', 20, 1, 1_000_000_000),
+    },
   };
 
   if (problems.length > 0) {

@@ -27,7 +27,7 @@ export class AdmissionService {
 
   /** Admits the request or throws its refusal; the rate-limit headers are on the reply either way. */
   async admit(request: FastifyRequest, reply: FastifyReply, principal: Principal): Promise<void> {
-    const result = await this.run(principal, request.id);
+    const result = await this.run(principal, request.id, request.ip);
     if (result.outcome === 'revoked' || result.outcome === 'expired' || result.outcome === 'missing') {
       return this.brake.fail(request.ip, request.id, refusal(result.outcome));
     }
@@ -40,8 +40,8 @@ export class AdmissionService {
     }
   }
 
-  private async run(principal: Principal, requestId: string): Promise<AdmitResult> {
-    const request = this.admitRequest(principal, requestId);
+  private async run(principal: Principal, requestId: string, clientIp: string): Promise<AdmitResult> {
+    const request = this.admitRequest(principal, requestId, clientIp);
     const result = await this.store.admit(request);
     if (result.outcome !== 'missing') return result;
     // The store lost (or never had) this key's or organization's state: seed it from PostgreSQL once.
@@ -50,7 +50,8 @@ export class AdmissionService {
     return this.store.admit(request);
   }
 
-  private admitRequest(principal: Principal, requestId: string): AdmitRequest {
+  /** `clientIp`: Fastify's `request.ip`, the X-Forwarded-For client only behind a trusted proxy (TRUST_PROXY). */
+  private admitRequest(principal: Principal, requestId: string, clientIp: string): AdmitRequest {
     if (principal.kind === 'api_key') {
       // the default: a key with a limit of its own carries it in its store state
       return {
@@ -61,6 +62,7 @@ export class AdmissionService {
         keyId: principal.key.id,
         organizationId: principal.organization.id,
         usageKeyId: principal.key.id,
+        clientIp,
       };
     }
     return {

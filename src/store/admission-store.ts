@@ -27,6 +27,11 @@ export abstract class AdmissionStore {
    * batch exactly once.
    */
   abstract drainUsage(write: (batches: UsageBatch[]) => Promise<void>): Promise<void>;
+  /**
+   * How many distinct client IPs each key-hour has seen so far (estimated on Redis: a
+   * HyperLogLog, within about 1%); 0 for an hour the store no longer keeps (see IP_HOURS_KEPT_MS).
+   */
+  abstract distinctIps(hours: KeyHour[]): Promise<number[]>;
   /** Tells every instance (this one included); best effort. */
   abstract publish(event: StoreEvent): Promise<void>;
   /** Well-formed events only; still hints: act on what the store says, not on the event. */
@@ -55,6 +60,14 @@ export interface AdmitRequest {
   organizationId?: string;
   /** Count the request in this key's usage (requests or rate_limited) and last use. */
   usageKeyId?: string;
+  /** With `usageKeyId`: count this client IP among the key's distinct IPs of the hour. */
+  clientIp?: string;
+}
+
+export interface KeyHour {
+  keyId: string;
+  /** Start of the hour, unix ms. */
+  hourMs: number;
 }
 
 export type AdmitOutcome = 'ok' | 'limited' | 'revoked' | 'expired' | 'missing';
@@ -100,6 +113,14 @@ export interface UsageCount {
   requests: number;
   rateLimited: number;
 }
+
+/**
+ * A key-hour's distinct IPs stay in the store this long after the hour's last new IP: past the
+ * hour's last flush (seconds after it ends), which reads them into PostgreSQL.
+ */
+export const IP_HOURS_KEPT_MS = 3 * 60 * 60 * 1000;
+
+export const HOUR_MS = 60 * 60 * 1000;
 
 /** Key and organization state is re-read from PostgreSQL after this long without a write. */
 export const STATE_TTL_MS = 24 * 60 * 60 * 1000;

@@ -1,9 +1,11 @@
 // The admission script run by RedisAdmissionStore; MemoryAdmissionStore mirrors it line by line.
 export const ADMIT_SCRIPT = `
 -- One request's admission, atomically, on Redis's own clock (CONTRACT §5, issue 3 + 4).
--- KEYS: 1 key state hash, 2 organization state hash, 3 sliding log (sorted set), 4 pending usage hash
+-- KEYS: 1 key state hash, 2 organization state hash, 3 sliding log (sorted set), 4 pending usage hash,
+--       5 the usage key's distinct client IPs of the hour (HyperLogLog, named by the instance's clock)
 -- ARGV: 1 max, 2 window ms (unless the key state carries its own), 3 log entry (unique),
---       4 check key state '1'|'0', 5 read tier '1'|'0', 6 usage field prefix (the key id) or ''
+--       4 check key state '1'|'0', 5 read tier '1'|'0', 6 usage field prefix (the key id) or '',
+--       7 client IP or '', 8 how long the IP count is kept (ms)
 -- Returns {outcome, tier, limit, remaining, reset ms, retry ms, window ms}
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -57,6 +59,10 @@ if ARGV[6] ~= '' then
   if outcome == 'limited' then kind = 'l' end
   redis.call('HINCRBY', KEYS[4], ARGV[6] .. '|' .. minute .. '|' .. kind, 1)
   redis.call('HSET', KEYS[4], ARGV[6] .. '|u', now)
+  -- a known IP changes nothing (PFADD 0): a single command for most requests
+  if ARGV[7] ~= '' and redis.call('PFADD', KEYS[5], ARGV[7]) == 1 then
+    redis.call('PEXPIRE', KEYS[5], ARGV[8])
+  end
 end
 return {outcome, tier, max, remaining, reset, retry, window}
 `;

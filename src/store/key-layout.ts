@@ -1,9 +1,10 @@
 import calculateSlot from 'cluster-key-slot';
 
 /**
- * Where the admission state lives in Redis. One admission touches four keys — the key's state,
- * the organization's tier, the subject's sliding log, the pending usage — and must stay one
- * script call, which Redis Cluster allows only when all four hash to one slot.
+ * Where the admission state lives in Redis. One admission touches five keys — the key's state,
+ * the organization's tier, the subject's sliding log, the pending usage, the key's distinct IPs
+ * of the hour — and must stay one script call, which Redis Cluster allows only when all five
+ * hash to one slot.
  *
  * The single-node layout keeps the names the service has always used. The cluster layout puts
  * every key of one subject (an API key, a dashboard member, an IP address) under one of
@@ -14,8 +15,13 @@ import calculateSlot from 'cluster-key-slot';
  * organization landing on one shard.
  */
 export interface KeyLayout {
-  /** KEYS of the admission script for one request: key state, tier, sliding log, pending usage. */
-  admission(request: { subject: string; keyId?: string; organizationId?: string }): [string, string, string, string];
+  /**
+   * KEYS of the admission script for one request: key state, tier, sliding log, pending usage,
+   * distinct IPs of `hourMs` (a request counting usage has its key's subject, hence its slot).
+   */
+  admission(request: AdmissionKeysRequest, hourMs: number): [string, string, string, string, string];
+  /** The HyperLogLog of the client IPs a key was used from in the hour starting at `hourMs`. */
+  distinctIps(keyId: string, hourMs: number): string;
   /** The state of a key, which an API key's requests (subject `k:<key id>`) read. */
   keyState(keyId: string): string;
   /** The tier copy that requests of `subject` read. */
@@ -24,6 +30,13 @@ export interface KeyLayout {
   organizationCopies(organizationId: string): string[];
   /** Each bucket's pending usage and batches: the drain visits them all. */
   usageBuckets(): UsageBucketKeys[];
+}
+
+export interface AdmissionKeysRequest {
+  subject: string;
+  keyId?: string;
+  organizationId?: string;
+  usageKeyId?: string;
 }
 
 export interface UsageBucketKeys {
@@ -45,8 +58,12 @@ export function keySubject(keyId: string): string {
 export function singleNodeLayout(usageNamespace: string): KeyLayout {
   const usage = usageKeys(`lv:usage:${usageNamespace}`);
   return {
-    admission: (request) => [`lv:k:${request.keyId ?? '-'}`, `lv:o:${request.organizationId ?? '-'}`, `lv:rl:${request.subject}`, usage.pending],
+    admission: (request, hourMs) => [
+      `lv:k:${request.keyId ?? '-'}`, `lv:o:${request.organizationId ?? '-'}`, `lv:rl:${request.subject}`, usage.pending,
+      request.usageKeyId ? `lv:ips:${request.usageKeyId}:${hourMs}` : 'lv:ips:-',
+    ],
     keyState: (keyId) => `lv:k:${keyId}`,
+    distinctIps: (keyId, hourMs) => `lv:ips:${keyId}:${hourMs}`,
     organizationState: (organizationId) => `lv:o:${organizationId}`,
     organizationCopies: (organizationId) => [`lv:o:${organizationId}`],
     usageBuckets: () => [usage],
@@ -57,11 +74,15 @@ export function clusterLayout(usageNamespace: string): KeyLayout {
   const buckets = Array.from({ length: USAGE_BUCKETS }, (_, bucket) => usageKeys(`lv:{${bucket}}:usage:${usageNamespace}`));
   const tag = (subject: string) => `lv:{${bucketOf(subject)}}`;
   return {
-    admission: (request) => {
+    admission: (request, hourMs) => {
       const at = tag(request.subject);
-      return [`${at}:k:${request.keyId ?? '-'}`, `${at}:o:${request.organizationId ?? '-'}`, `${at}:rl:${request.subject}`, buckets[bucketOf(request.subject)].pending];
+      return [
+        `${at}:k:${request.keyId ?? '-'}`, `${at}:o:${request.organizationId ?? '-'}`, `${at}:rl:${request.subject}`, buckets[bucketOf(request.subject)].pending,
+        request.usageKeyId ? `${at}:ips:${request.usageKeyId}:${hourMs}` : `${at}:ips:-`,
+      ];
     },
     keyState: (keyId) => `${tag(keySubject(keyId))}:k:${keyId}`,
+    distinctIps: (keyId, hourMs) => `${tag(keySubject(keyId))}:ips:${keyId}:${hourMs}`,
     organizationState: (organizationId, subject) => `${tag(subject)}:o:${organizationId}`,
     organizationCopies: (organizationId) => buckets.map((_, bucket) => `lv:{${bucket}}:o:${organizationId}`),
     usageBuckets: () => buckets,

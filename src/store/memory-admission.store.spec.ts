@@ -290,6 +290,34 @@ describe('MemoryAdmissionStore', () => {
     });
   });
 
+  describe('distinct client IPs', () => {
+    const HOUR = Date.UTC(2026, 10, 28, 12); // T0's hour
+
+    it('counts each IP once per key and hour, limited requests too, and no IP for a refused key', async () => {
+      await live();
+      for (const ip of ['10.0.0.1', '10.0.0.2', '10.0.0.1', '10.0.0.3', '10.0.0.2']) await store.admit(keyRequest({ clientIp: ip }));
+      // max 3: two of the five were rate limited, all five counted
+      await store.admit(keyRequest({ subject: 'k:key_b', keyId: undefined, usageKeyId: 'key_b', clientIp: '10.0.0.1' }));
+      await store.admit(keyRequest({ clientIp: '10.0.0.9', usageKeyId: undefined })); // not counted as usage: no IP either
+      await store.putKey('key_a', { revokeAtMs: T0, expiresAtMs: null });
+      await store.admit(keyRequest({ clientIp: '10.0.0.8' }));
+      expect(await store.distinctIps([{ keyId: 'key_a', hourMs: HOUR }, { keyId: 'key_b', hourMs: HOUR }, { keyId: 'key_c', hourMs: HOUR }])).toEqual([3, 1, 0]);
+    });
+
+    it('starts a new count each hour and forgets an hour once its last new IP is three hours old', async () => {
+      await live();
+      await store.admit(keyRequest({ max: 100, clientIp: '10.0.0.1' }));
+      jest.setSystemTime(HOUR + 60 * 60_000);
+      await store.admit(keyRequest({ max: 100, clientIp: '10.0.0.1' }));
+      await store.admit(keyRequest({ max: 100, clientIp: '10.0.0.2' }));
+      const hours = [{ keyId: 'key_a', hourMs: HOUR }, { keyId: 'key_a', hourMs: HOUR + 60 * 60_000 }];
+      expect(await store.distinctIps(hours)).toEqual([1, 2]);
+      jest.setSystemTime(T0 + 3 * 60 * 60_000);
+      jest.advanceTimersByTime(60_000); // the sweep
+      expect(await store.distinctIps(hours)).toEqual([0, 2]);
+    });
+  });
+
   it('delivers published events to subscribers', async () => {
     const seen: StoreEvent[] = [];
     store.subscribe((event) => seen.push(event));

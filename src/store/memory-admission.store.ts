@@ -2,12 +2,14 @@ import { EventEmitter } from 'node:events';
 import { newId } from '../database/ids';
 import type { Tier } from '../generated/prisma/enums';
 import {
-  AdmissionStore, AdmitRequest, AdmitResult, KeyState, STATE_TTL_MS, StoreEvent, UsageBatch,
+  AdmissionStore, AdmitRequest, AdmitResult, HOUR_MS, IP_HOURS_KEPT_MS, KeyHour, KeyState, STATE_TTL_MS, StoreEvent, UsageBatch,
 } from './admission-store';
 import { SlidingLog } from './sliding-log';
 import { lastUsedField, parseUsage, usageField } from './usage-fields';
 
 const SWEEP_INTERVAL_MS = 60_000;
+/** Distinct IPs remembered per key-hour at most (memory bound); past it the count stays there. */
+export const MAX_IPS_PER_KEY_HOUR = 100_000;
 
 /**
  * The in-process twin of RedisAdmissionStore for a single instance without Redis: the same
@@ -19,6 +21,8 @@ export class MemoryAdmissionStore extends AdmissionStore {
   private readonly organizations = new Map<string, { tier: Tier; staleAtMs: number }>();
   private readonly logs = new Map<string, SlidingLog>();
   private pendingUsage: Record<string, string> = {};
+  /** `<key id>|<hour ms>` → the client IPs seen (Redis: a HyperLogLog per key-hour). */
+  private readonly ips = new Map<string, { ips: Set<string>; keepUntilMs: number }>();
   /** Batches handed out whose write has not succeeded yet. */
   private unapplied: UsageBatch[] = [];
   private readonly events = new EventEmitter();
@@ -51,6 +55,7 @@ export class MemoryAdmissionStore extends AdmissionStore {
       const field = usageField(request.usageKeyId, minute, decision.accepted ? 'r' : 'l');
       this.pendingUsage[field] = String(Number(this.pendingUsage[field] ?? 0) + 1);
       this.pendingUsage[lastUsedField(request.usageKeyId)] = String(now);
+      if (request.clientIp) this.countIp(request.usageKeyId, request.clientIp, now);
     }
     return {
       outcome: decision.accepted ? 'ok' : 'limited',
@@ -94,6 +99,20 @@ export class MemoryAdmissionStore extends AdmissionStore {
     this.unapplied = this.unapplied.filter((batch) => !batches.includes(batch));
   }
 
+  async distinctIps(hours: KeyHour[]): Promise<number[]> {
+    return hours.map(({ keyId, hourMs }) => this.ips.get(`${keyId}|${hourMs}`)?.ips.size ?? 0);
+  }
+
+  /** As the script: a new IP extends how long the hour is kept, a known one changes nothing. */
+  private countIp(keyId: string, ip: string, now: number): void {
+    const id = `${keyId}|${now - (now % HOUR_MS)}`;
+    let hour = this.ips.get(id);
+    if (!hour) this.ips.set(id, (hour = { ips: new Set(), keepUntilMs: 0 }));
+    if (hour.ips.has(ip) || hour.ips.size >= MAX_IPS_PER_KEY_HOUR) return;
+    hour.ips.add(ip);
+    hour.keepUntilMs = now + IP_HOURS_KEPT_MS;
+  }
+
   async publish(event: StoreEvent): Promise<void> {
     this.events.emit('event', event);
   }
@@ -123,12 +142,13 @@ export class MemoryAdmissionStore extends AdmissionStore {
     return value && value.staleAtMs > now ? value : undefined;
   }
 
-  /** Idle sliding logs and stale state are dropped, as Redis expires them. */
+  /** Idle sliding logs, stale state and old IP counts are dropped, as Redis expires them. */
   private sweep(): void {
     const now = this.now();
     for (const [subject, log] of this.logs) if (log.isIdle(now)) this.logs.delete(subject);
     for (const map of [this.keys, this.organizations] as Map<string, { staleAtMs: number }>[]) {
       for (const [id, value] of map) if (value.staleAtMs <= now) map.delete(id);
     }
+    for (const [id, hour] of this.ips) if (hour.keepUntilMs <= now) this.ips.delete(id);
   }
 }

@@ -5,7 +5,7 @@ import { newId } from '../database/ids';
 import type { Tier } from '../generated/prisma/enums';
 import { ADMIT_SCRIPT } from './admit.script';
 import {
-  AdmissionStore, AdmitOutcome, AdmitRequest, AdmitResult, KeyState, STATE_TTL_MS, UsageBatch,
+  AdmissionStore, AdmitOutcome, AdmitRequest, AdmitResult, HOUR_MS, IP_HOURS_KEPT_MS, KeyHour, KeyState, STATE_TTL_MS, UsageBatch,
 } from './admission-store';
 import { KeyLayout, UsageBucketKeys, clusterLayout, singleNodeLayout } from './key-layout';
 import { RedisClient, RedisTarget, commandClient } from './redis-connection';
@@ -58,7 +58,7 @@ export class RedisAdmissionStore extends AdmissionStore {
   constructor(target: RedisTarget, usageNamespace: string) {
     super();
     this.redis = commandClient(target) as Commands;
-    this.redis.defineCommand('lvAdmit', { numberOfKeys: 4, lua: ADMIT_SCRIPT });
+    this.redis.defineCommand('lvAdmit', { numberOfKeys: 5, lua: ADMIT_SCRIPT });
     this.redis.defineCommand('lvSeed', { numberOfKeys: 1, lua: SEED_SCRIPT });
     this.redis.defineCommand('lvPut', { numberOfKeys: 1, lua: PUT_SCRIPT });
     this.redis.defineCommand('lvClaimUsage', { numberOfKeys: 3, lua: CLAIM_USAGE_SCRIPT });
@@ -85,14 +85,19 @@ export class RedisAdmissionStore extends AdmissionStore {
   }
 
   async admit(request: AdmitRequest): Promise<AdmitResult> {
+    // The IP count's hour by this instance's clock (it names a key, which the script cannot
+    // choose on a cluster); the usage minute is Redis's. They differ by the clocks' skew at most.
+    const now = Date.now();
     const [outcome, tier, limit, remaining, resetAtMs, retryAfterMs, windowMs] = await this.redis.lvAdmit(
-      ...this.layout.admission(request),
+      ...this.layout.admission(request, now - (now % HOUR_MS)),
       request.max,
       request.windowMs,
       request.entry,
       request.keyId ? '1' : '0',
       request.organizationId ? '1' : '0',
       request.usageKeyId ?? '',
+      request.usageKeyId ? (request.clientIp ?? '') : '',
+      IP_HOURS_KEPT_MS,
     );
     return {
       outcome,
@@ -140,6 +145,11 @@ export class RedisAdmissionStore extends AdmissionStore {
         claimed = [];
       }
     }
+  }
+
+  async distinctIps(hours: KeyHour[]): Promise<number[]> {
+    // One command each: on a cluster, the key-hours live on different shards.
+    return Promise.all(hours.map(({ keyId, hourMs }) => this.redis.pfcount(this.layout.distinctIps(keyId, hourMs))));
   }
 
   private async claim(bucket: UsageBucketKeys): Promise<Claimed[]> {

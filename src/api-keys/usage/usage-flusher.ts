@@ -1,12 +1,14 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { describeFailure } from '../../errors/to-app-error';
-import { AdmissionStore } from '../../store/admission-store';
+import { AdmissionStore, UsageBatch } from '../../store/admission-store';
+import { UsageSpikeDetector, keyHoursOf } from './usage-spike.detector';
 import { UsageRepository } from './usage.repository';
 
 /**
  * Moves usage counted by the admission script into PostgreSQL in batches, so no request writes
  * to the database. Every instance flushes; the store hands each count to exactly one of them.
+ * Then the key-hours the flush wrote are judged for traffic that looks like a stolen key's.
  */
 @Injectable()
 export class UsageFlusher implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -18,6 +20,7 @@ export class UsageFlusher implements OnApplicationBootstrap, OnApplicationShutdo
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly store: AdmissionStore,
     private readonly usage: UsageRepository,
+    private readonly spikes: UsageSpikeDetector,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -31,8 +34,27 @@ export class UsageFlusher implements OnApplicationBootstrap, OnApplicationShutdo
 
   /** One flush; concurrent calls share it. */
   flush(): Promise<void> {
-    this.running ??= this.store.drainUsage((batches) => this.usage.add(batches)).finally(() => (this.running = undefined));
+    this.running ??= this.drainAndAnalyse().finally(() => (this.running = undefined));
     return this.running;
+  }
+
+  /**
+   * What was written is analysed even when a later part of the drain failed. A failed analysis
+   * is done again when the hour's next traffic is flushed (flags are raised once all the same).
+   */
+  private async drainAndAnalyse(): Promise<void> {
+    const written: UsageBatch[] = [];
+    let failure: unknown;
+    try {
+      await this.store.drainUsage(async (batches) => {
+        await this.usage.add(batches);
+        written.push(...batches);
+      });
+    } catch (error) {
+      failure = error;
+    }
+    await this.spikes.analyse(keyHoursOf(written));
+    if (failure) throw failure;
   }
 
   private async flushQuietly(): Promise<void> {
