@@ -23,6 +23,24 @@ export interface AppConfig {
   trustProxy: boolean | string | number;
   /** How often counted usage moves from the store to PostgreSQL. */
   usageFlushIntervalMs: number;
+  webhooks: WebhookConfig;
+}
+
+export interface WebhookConfig {
+  /** AES-256-GCM key for the endpoints' signing secrets. Unset: embedded mode keeps one in DATA_DIR; PostgreSQL mode has no webhooks. */
+  secretsKey?: Buffer;
+  /** Lets endpoints point at private, loopback and other internal addresses, and use http: (tests, closed networks). */
+  allowPrivateTargets: boolean;
+  /** One attempt, connection included; a claimed delivery is leased for twice this. */
+  timeoutMs: number;
+  /** First retry delay; each further one doubles (with jitter), at most an hour. */
+  backoffBaseMs: number;
+  /** How long after the event a delivery is still attempted before it is given up. */
+  maxAgeSeconds: number;
+  /** Deliveries given up in a row that disable an endpoint. */
+  disableAfterFailures: number;
+  /** How often each instance looks for due deliveries. */
+  pollIntervalMs: number;
 }
 
 export interface RateLimitPolicy {
