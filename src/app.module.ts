@@ -20,6 +20,7 @@ import { LoggingModule } from './request-context/logger.module';
 import { SessionsModule } from './sessions/sessions.module';
 import { StoreModule } from './store/store.module';
 import { TierGuard } from './tiers/tier.guard';
+import { WebhooksModule } from './webhooks/webhooks.module';
 
 /**
  * A /v1 request meets, in order: who is calling (AuthenticationService) → may they call now
@@ -44,6 +45,7 @@ export class AppModule {
         SessionsModule,
         DatasetsModule,
         RecordsModule,
+        WebhooksModule,
       ],
       controllers: [UnroutedController],
       providers: [

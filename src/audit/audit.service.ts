@@ -2,15 +2,23 @@ import { Injectable } from '@nestjs/common';
 import type { Prisma } from '../generated/prisma/client';
 import type { Actor } from '../auth/principal';
 import { newId } from '../database/ids';
+import { enqueueWebhookDeliveries } from '../webhooks/webhook-outbox';
 
 export type AuditEventType =
   | 'api_key.created'
   | 'api_key.revoked'
   | 'api_key.rotated'
+  | 'api_key.leaked'
+  | 'api_key.usage_spike'
   | 'organization.created'
   | 'organization.tier_changed'
   | 'dataset.created'
-  | 'dataset.deleted';
+  | 'dataset.deleted'
+  | 'webhook.created'
+  | 'webhook.deleted'
+  | 'webhook.secret_rotated'
+  | 'webhook.disabled'
+  | 'webhook.enabled';
 
 export interface AuditEventInput {
   organizationId: string;
@@ -22,12 +30,14 @@ export interface AuditEventInput {
 
 /**
  * Appends audit events. Always inside the transaction of the change it records, so an event
- * exists exactly when the change does; there is deliberately no update or delete.
+ * exists exactly when the change does; there is deliberately no update or delete. The event's
+ * webhook deliveries (the outbox) are written here too, so every audited change that endpoints
+ * subscribe to reaches them with no call of its own.
  */
 @Injectable()
 export class AuditService {
   async record(tx: Prisma.TransactionClient, event: AuditEventInput): Promise<void> {
-    await tx.auditEvent.create({
+    const created = await tx.auditEvent.create({
       data: {
         id: newId('evt'),
         organizationId: event.organizationId,
@@ -40,5 +50,6 @@ export class AuditService {
         data: event.data ?? {},
       },
     });
+    await enqueueWebhookDeliveries(tx, created);
   }
 }
