@@ -35,7 +35,8 @@ export class WebhookAttemptView {
   @ApiProperty({ format: 'date-time' }) attempted_at!: string;
   @ApiProperty({ type: 'integer', minimum: 0 }) duration_ms!: number;
   @ApiProperty({ type: 'integer', nullable: true, description: 'The HTTP status your endpoint answered; null when none came' }) status_code!: number | null;
-  @ApiProperty({ enum: [...FAILURE_KINDS], nullable: true, type: String, description: 'Why the attempt failed; null when it succeeded (2xx)' })
+  // null listed in the enum: OpenAPI 3.0 validators check `enum` before `nullable`.
+  @ApiProperty({ enum: [...FAILURE_KINDS, null], nullable: true, description: 'Why the attempt failed; null when it succeeded (2xx)' })
   failure!: FailureKind | null;
   @ApiProperty() succeeded!: boolean;
   @ApiProperty({ enum: ['retrying', 'delivered', 'gave_up'], description: 'What the delivery did after this attempt' }) outcome!: string;
