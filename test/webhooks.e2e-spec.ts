@@ -1,31 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
-import { WebhookConfig } from '../src/config/app-config';
-import { loadConfig } from '../src/config/load-config';
 import { freePort } from './support/fault-servers';
 import { ServiceProcess, admin, ensureBuilt } from './support/fault-service';
 import { Backend, SeededOrganization, TestApp, bearer, expectEnvelope, seedOrganization, sharedBackend, startApp } from './support/test-app';
-import { WebhookReceiver, verifies } from './support/webhook-receiver';
+import { WebhookReceiver, fastWebhooks, verifies } from './support/webhook-receiver';
 import { waitFor } from './support/waiting';
 
 /**
  * Signed webhooks end to end on PostgreSQL: real apps over HTTP deliver to a local receiver that
  * verifies every message with the `standardwebhooks` package. Several instances share the
- * database here, as in production; the embedded mode has its own spec (webhooks-embedded).
+ * database here, as in production; routes, hostile input and the embedded mode are in webhook-routes.e2e-spec.ts.
  */
 
 const KEY = randomBytes(32);
-/** Fast clocks for every instance of this spec (they share the outbox, so they share these). */
-export const FAST: WebhookConfig = {
-  ...loadConfig({}).webhooks,
-  secretsKey: KEY,
-  allowPrivateTargets: true,
-  timeoutMs: 1_000,
-  backoffBaseMs: 100,
-  maxAgeSeconds: 4,
-  disableAfterFailures: 2,
-  pollIntervalMs: 50,
-};
+const FAST = fastWebhooks(KEY);
 
 interface Endpoint {
   id: string;

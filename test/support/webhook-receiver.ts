@@ -1,6 +1,8 @@
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { Webhook } from 'standardwebhooks';
+import type { WebhookConfig } from '../../src/config/app-config';
+import { loadConfig } from '../../src/config/load-config';
 
 export interface Received {
   path: string;
@@ -100,4 +102,19 @@ export function verifies(secret: string | undefined, body: string, headers: Reco
   } catch {
     return false;
   }
+}
+
+/** Fast clocks for test instances; instances sharing a database must share these (they share the outbox). */
+export function fastWebhooks(secretsKey: Buffer, overrides: Partial<WebhookConfig> = {}): WebhookConfig {
+  return {
+    ...loadConfig({}).webhooks,
+    secretsKey,
+    allowPrivateTargets: true,
+    timeoutMs: 1_000,
+    backoffBaseMs: 100,
+    maxAgeSeconds: 4,
+    disableAfterFailures: 2,
+    pollIntervalMs: 50,
+    ...overrides,
+  };
 }
