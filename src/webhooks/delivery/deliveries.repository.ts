@@ -112,6 +112,12 @@ export class DeliveriesRepository {
     await tx.webhookDelivery.updateMany({ where: { endpointId, status: 'pending' }, data: { status: 'failed', finishedAt: now } });
   }
 
+  /** Deletes deliveries finished more than `days` ago; their attempts go with them. */
+  async pruneFinished(days: number): Promise<void> {
+    await this.prisma.$executeRaw`
+      DELETE FROM webhook_deliveries WHERE status <> 'pending' AND finished_at < now() - ${days}::int * interval '1 day'`;
+  }
+
   async hasEnabledEndpoints(): Promise<boolean> {
     return (await this.prisma.webhookEndpoint.findFirst({ where: { enabled: true }, select: { id: true } })) !== null;
   }

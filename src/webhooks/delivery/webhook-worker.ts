@@ -12,6 +12,9 @@ import { retryDelayMs } from './retry-schedule';
 import { SendResult, send } from './webhook-sender';
 
 const BATCH = 10;
+/** Finished deliveries (and their attempts) are kept this long for the attempts list, then deleted. */
+const RETENTION_DAYS = 30;
+const PRUNE_EVERY_MS = 3_600_000;
 
 /**
  * Delivers the outbox, in every instance: claims due deliveries, sends them, records each
@@ -27,6 +30,7 @@ export class WebhookWorker implements OnApplicationBootstrap, BeforeApplicationS
   /** Whether to poll at all (see onApplicationBootstrap). */
   private active = false;
   private readonly stopping = new AbortController();
+  private lastPrune = 0;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -79,6 +83,10 @@ export class WebhookWorker implements OnApplicationBootstrap, BeforeApplicationS
   }
 
   private async drain(): Promise<void> {
+    if (Date.now() - this.lastPrune > PRUNE_EVERY_MS) {
+      this.lastPrune = Date.now();
+      await this.deliveries.pruneFinished(RETENTION_DAYS);
+    }
     while (!this.stopping.signal.aborted) {
       const claimed = await this.deliveries.claim(BATCH, this.leaseMs);
       if (claimed.length === 0) return;
@@ -101,7 +109,13 @@ export class WebhookWorker implements OnApplicationBootstrap, BeforeApplicationS
       : { statusCode: null, failure: 'secret_unreadable', durationMs: 0 };
     if (this.stopping.signal.aborted) return;
     if (result.failure) this.logger.log({ endpoint_id: delivery.endpointId, delivery_id: delivery.id, failure: result.failure, status_code: result.statusCode }, 'Webhook attempt failed');
-    await this.deliveries.transaction((tx) => this.record(tx, delivery, attemptedAt, result));
+    try {
+      await this.deliveries.transaction((tx) => this.record(tx, delivery, attemptedAt, result));
+    } catch (error) {
+      // The endpoint was deleted meanwhile, or the database is away: the claim runs out and, if
+      // the delivery still exists, it is attempted again. The other attempts of the round go on.
+      this.logger.warn({ delivery_id: delivery.id, cause: describeFailure(error) }, 'Webhook attempt not recorded');
+    }
   }
 
   private async record(tx: Prisma.TransactionClient, delivery: ClaimedDelivery, attemptedAt: Date, result: SendResult): Promise<void> {
