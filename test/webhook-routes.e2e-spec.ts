@@ -104,15 +104,14 @@ describe.each(backends())('webhook routes on $name', (backend: Backend) => {
       ['an audit-only event type', { url, event_types: ['webhook.created'] }, 'event_types'],
       ['event types as a string', { url, event_types: 'api_key.created' }, 'event_types'],
       ['duplicated event types', { url, event_types: ['api_key.created', 'api_key.created'] }, 'event_types'],
-      ['100 000 event types', { url, event_types: Array(100_000).fill('api_key.created') }, 'event_types'],
+      ['10 000 event types', { url, event_types: Array(10_000).fill('api_key.created') }, 'event_types'],
       ['null in event types', { url, event_types: [null] }, 'event_types'],
       ['an unknown field', { url, event_types: ['api_key.created'], secret: 'whsec_mine' }, 'secret'],
     ];
     for (const [name, body, field] of cases) {
       const response = await create(a.key, body);
-      const status = response.status;
-      expect({ name, status: status === 413 ? 400 : status }).toEqual({ name, status: 400 });
-      if (status === 400) expect({ name, fields: (response.body.error.details ?? []).map((d: { field: string }) => d.field) }).toMatchObject({ name, fields: expect.arrayContaining([field]) });
+      expect({ name, status: response.status, code: response.body.error?.code }).toEqual({ name, status: 400, code: 'VALIDATION_FAILED' });
+      expect({ name, fields: (response.body.error.details ?? []).map((d: { field: string }) => d.field) }).toMatchObject({ name, fields: expect.arrayContaining([field]) });
     }
     for (const grace of [-1, 604_801, 'soon', 1.5]) {
       const response = await target.http.post(`/v1/webhooks/${endpointOfA.id}/rotate-secret`).set(bearer(a.key)).send({ grace_period_seconds: grace });
