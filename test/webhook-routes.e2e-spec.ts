@@ -7,6 +7,7 @@ import { PrismaService } from '../src/database/prisma.service';
 import { WebhookWorker } from '../src/webhooks/delivery/webhook-worker';
 import { KEY_FILE, WebhookSecrets } from '../src/webhooks/webhook-secrets';
 import { generateSigningSecret } from '../src/webhooks/webhook-signer';
+import { LogCapture } from './support/log-capture';
 import { LinkedOrganization, linkedOrganization } from './support/matrix-organizations';
 import { StytchFixture, hideStytchBaseUrlWarning } from './support/stytch-fixture';
 import { Backend, TestApp, backends, bearer, expectEnvelope, seedOrganization, sharedBackend, startApp } from './support/test-app';
@@ -232,10 +233,15 @@ describe('webhooks on embedded PostgreSQL without WEBHOOK_SECRETS_KEY', () => {
 });
 
 const shared = sharedBackend();
-(shared ? describe : describe.skip)('webhooks on PostgreSQL without WEBHOOK_SECRETS_KEY', () => {
-  it('answers every webhook route 503 with what the operator must set; the rest of the service works', async () => {
-    const target = await startApp(shared!);
+(shared ? describe : describe.skip)('webhooks on PostgreSQL: without WEBHOOK_SECRETS_KEY, and what the log shows', () => {
+  let capture: LogCapture;
+  beforeEach(() => (capture = LogCapture.start()));
+  afterEach(() => capture.stop());
+
+  it('says at start-up that webhooks are off, answers every webhook route 503 naming the variable; the rest of the service works', async () => {
+    const target = await startApp(shared!, { logLevel: 'info' });
     try {
+      expect(capture.lines().map((line) => line.msg)).toContainEqual(expect.stringContaining('Webhooks are off: WEBHOOK_SECRETS_KEY is not set'));
       const org = await seedOrganization(target);
       for (const call of [
         target.http.post('/v1/webhooks').send({ url: 'https://example.com/hook', event_types: ['api_key.created'] }),
@@ -249,6 +255,28 @@ const shared = sharedBackend();
       expect((await target.http.post('/v1/api-keys').set(bearer(org.key)).send({ name: 'still fine' })).status).toBe(201);
     } finally {
       await target.close();
+    }
+  });
+
+  it('never writes a signing secret or an endpoint URL to the log, failed attempts included', async () => {
+    const receiver = await WebhookReceiver.start();
+    const target = await startApp(shared!, { logLevel: 'debug', webhooks: fastWebhooks(randomBytes(32)) });
+    try {
+      const org = await seedOrganization(target);
+      const hook = '/logged?token=url-token-0123456789';
+      const created = await target.http.post('/v1/webhooks').set(bearer(org.key)).send({ url: receiver.url(hook), event_types: ['api_key.created'] });
+      expect(created.status).toBe(201);
+      receiver.expect(hook, created.body.secret, (n) => (n === 0 ? 500 : 204));
+      const rotated = await target.http.post(`/v1/webhooks/${created.body.id}/rotate-secret`).set(bearer(org.key)).send({});
+      receiver.expect(hook, rotated.body.secret, (n) => (n === 0 ? 500 : 204));
+      await target.http.post('/v1/api-keys').set(bearer(org.key)).send({ name: 'logged' }).expect(201);
+      await receiver.until('the retried delivery', () => receiver.at(hook).length === 2);
+      await waitFor('the failed attempt logged', async () => capture.lines().some((line) => line.msg === 'Webhook attempt failed'));
+      for (const secret of [created.body.secret, rotated.body.secret]) expect(capture.text).not.toContain(secret.slice('whsec_'.length));
+      expect(capture.text).not.toContain('url-token-0123456789');
+    } finally {
+      await target.close();
+      await receiver.close();
     }
   });
 });
