@@ -189,6 +189,19 @@ const shared = sharedBackend();
     expect(attempts[0].duration_ms).toBeLessThan(FAST.timeoutMs + 1_000);
   });
 
+  it('keeps delivering to other endpoints while one receiver hangs', async () => {
+    const hanging = newPath();
+    const healthy = newPath();
+    await register(target, org, hanging, ['api_key.created'], () => 'hold');
+    await register(target, org, healthy, ['api_key.created']);
+    await createKey();
+    const held = (await receiver.until('the hanging receiver holding a request', () => receiver.at(hanging).length >= 1 && receiver.at(hanging)))[0];
+    await createKey();
+    const got = await receiver.until('both events at the healthy receiver', () => receiver.at(healthy).length >= 2 && receiver.at(healthy));
+    // the second event did not wait for the hanging attempt to time out
+    expect(got[1].receivedAt - held.receivedAt).toBeLessThan(FAST.timeoutMs);
+  });
+
   it('gives up after the maximum age, and disables an endpoint that keeps failing (audited, re-enabled on request)', async () => {
     const hook = newPath();
     const endpoint = await register(target, org, hook, ['api_key.created'], () => 503);

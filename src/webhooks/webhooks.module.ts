@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { DATABASE_CONNECTION } from '../database/database.module';
 import { DeliveriesRepository } from './delivery/deliveries.repository';
+import { DeliveryAttempts } from './delivery/delivery-attempts';
 import { WebhookWorker } from './delivery/webhook-worker';
 import { WebhookSecrets, resolveWebhookSecrets } from './webhook-secrets';
 import { WebhooksController } from './webhooks.controller';
@@ -19,6 +20,7 @@ import { WebhooksService } from './webhooks.service';
     },
     WebhooksRepository,
     DeliveriesRepository,
+    DeliveryAttempts,
     WebhooksService,
     WebhookWorker,
   ],
