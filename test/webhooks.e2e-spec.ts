@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
+import { OrganizationsService } from '../src/organizations/organizations.service';
 import { freePort } from './support/fault-servers';
 import { ServiceProcess, admin, ensureBuilt } from './support/fault-service';
 import { Backend, SeededOrganization, TestApp, bearer, expectEnvelope, seedOrganization, sharedBackend, startApp } from './support/test-app';
@@ -102,6 +103,26 @@ const shared = sharedBackend();
       return listed.length === 3 && listed;
     });
     expect(attempts.map((attempt) => [attempt.attempt, attempt.status_code, attempt.failure, attempt.outcome])).toEqual(Array(3).fill([1, 204, null, 'delivered']));
+  });
+
+  it('delivers organization.tier_changed, and each endpoint only the types it subscribed to', async () => {
+    const other = await seedOrganization(target, 'free', 'Tiered org');
+    const tiers = newPath();
+    const keys = newPath();
+    await register(target, other, tiers, ['organization.tier_changed']);
+    await register(target, other, keys, ['api_key.created']);
+    await target.app.get(OrganizationsService).setTier(other.id, 'standard', { type: 'system', id: 'billing' });
+    await createKey(other.key);
+    const [tierEvent] = await receiver.until('the tier event', () => receiver.at(tiers).length >= 1 && receiver.at(tiers));
+    expect(tierEvent.verified).toBe(true);
+    expect(JSON.parse(tierEvent.body)).toMatchObject({
+      type: 'organization.tier_changed',
+      data: { organization_id: other.id, object: { type: 'organization', id: other.id }, actor: { type: 'system', id: 'billing' }, from: 'free', to: 'standard' },
+    });
+    const [keyEvent] = await receiver.until('the key event', () => receiver.at(keys).length >= 1 && receiver.at(keys));
+    expect(JSON.parse(keyEvent.body).type).toBe('api_key.created');
+    // nothing of org's own events, and nothing crossed over between the two endpoints
+    expect([receiver.at(tiers).length, receiver.at(keys).length]).toEqual([1, 1]);
   });
 
   it('never shows a secret again, and audits the endpoint changes', async () => {
