@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { DATABASE_CONNECTION } from '../../database/database.module';
@@ -38,7 +39,10 @@ export class WebhookWorker implements OnApplicationBootstrap, BeforeApplicationS
     private readonly secrets: WebhookSecrets,
     private readonly deliveries: DeliveriesRepository,
     private readonly attempts: DeliveryAttempts,
-  ) {}
+  ) {
+    // each attempt in flight listens for the stop: up to CONCURRENCY listeners is the design, not a leak
+    setMaxListeners(CONCURRENCY, this.stopping.signal);
+  }
 
   /**
    * With PostgreSQL, every instance polls: another may have enqueued, or died holding a claim.
