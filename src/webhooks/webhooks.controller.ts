@@ -18,11 +18,8 @@ import { WebhooksService } from './webhooks.service';
 @ApiTags(API_TAGS.webhooks.name)
 @ApiBearerAuth()
 @ApiErrorResponses()
-@ApiErrorResponse(
-  503,
-  'SERVICE_UNAVAILABLE: the database or the rate-limit store is unavailable (retry later), or webhooks are not enabled on this ' +
-    'service (its operator has not set WEBHOOK_SECRETS_KEY).',
-)
+// Joined by the document with the general 503 (database or store away): the two cases, one after the other.
+@ApiErrorResponse(503, 'SERVICE_UNAVAILABLE: webhooks are not enabled on this service (its operator has not set WEBHOOK_SECRETS_KEY); the message says so.')
 @ApiForbiddenError('a dashboard member without a key-manager role')
 @ManagesKeys()
 @Controller('v1/webhooks')
