@@ -21,6 +21,7 @@ import { SecretScanningModule } from './secret-scanning/secret-scanning.module';
 import { SessionsModule } from './sessions/sessions.module';
 import { StoreModule } from './store/store.module';
 import { TierGuard } from './tiers/tier.guard';
+import { WebhooksModule } from './webhooks/webhooks.module';
 
 /**
  * A /v1 request meets, in order: who is calling (AuthenticationService) → may they call now
@@ -46,6 +47,7 @@ export class AppModule {
         DatasetsModule,
         RecordsModule,
         SecretScanningModule,
+        WebhooksModule,
       ],
       controllers: [UnroutedController],
       providers: [

@@ -12,6 +12,7 @@ import {
 } from './support/matrix-organizations';
 import { StytchFixture, hideStytchBaseUrlWarning } from './support/stytch-fixture';
 import { Backend, TestApp, backends, bearer, startApp } from './support/test-app';
+import { fastWebhooks } from './support/webhook-receiver';
 
 /**
  * The cross-organization attack matrix, generated from the route table (GET /docs/openapi.json):
@@ -54,6 +55,11 @@ const FACTORIES: Record<string, Factory> = {
     const subject = made['/v1/datasets'] ?? (await FACTORIES['/v1/datasets'](http, auth, made)).id;
     return created(http.post('/v1/provenance').set(auth).send({ name: 'matrix origin', data: { source: 's3' }, subject: { type: 'dataset', id: subject } }));
   },
+  // Port 9 (discard) and an event no request here causes: the endpoint never receives anything. Its
+  // signing secret is not returned: `secret` here means the target API key's.
+  '/v1/webhooks': async (http, auth) => ({
+    id: (await created(http.post('/v1/webhooks').set(auth).send({ url: 'http://127.0.0.1:9/matrix', event_types: ['api_key.leaked'] }))).id,
+  }),
   // Audit events are made by the changes above; an `{id}` route for them would read an existing one.
   '/v1/audit/events': async (http, auth) => {
     const events = await http.get('/v1/audit/events?limit=1').set(auth);
@@ -201,7 +207,7 @@ describe.each(backends({ cluster: true }))('cross-organization matrix on $name',
   beforeAll(async () => {
     fixture = await StytchFixture.start();
     // the matrix sends a few hundred requests per credential; the limiter has its own suite
-    target = await startApp(backend, { stytch: fixture.config, rateLimit: { max: 1_000_000, windowSeconds: 60 } });
+    target = await startApp(backend, { stytch: fixture.config, rateLimit: { max: 1_000_000, windowSeconds: 60 }, webhooks: fastWebhooks(randomBytes(32)) });
     document = (await target.http.get('/docs/openapi.json').expect(200)).body as OpenApiDocument;
     routes = routeTable(document);
     scoped = routes.filter((route) => route.path.includes('{'));

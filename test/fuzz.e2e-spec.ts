@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { randomInt } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import { RawExchange, encodeRequest, exchange } from './support/fuzz-http';
 import { CheckOptions, contractProblems, describeBytes } from './support/fuzz-oracle';
@@ -8,6 +8,7 @@ import { ONE_MIB, blockBudgetMs, longestBlock, wideObject, worstCases } from './
 import { LinkedOrganization, OpenApiDocument, linkedOrganization, routeTable } from './support/matrix-organizations';
 import { StytchFixture, hideStytchBaseUrlWarning } from './support/stytch-fixture';
 import { Backend, TestApp, backends, bearer, seedOrganization, startApp } from './support/test-app';
+import { fastWebhooks } from './support/webhook-receiver';
 
 /**
  * Property-based fuzzing of the running app over real sockets (raw bytes: odd methods, duplicated
@@ -121,6 +122,8 @@ describe.each(backends())('fuzzing on $name', (backend: Backend) => {
       authFailureMax: 10_000_000,
       // the client IP (for the brute-force brake) comes from X-Forwarded-For: see FuzzTargets.clientIp
       trustProxy: true,
+      // webhook routes configured on every backend (not 503); private targets refused, so nothing is ever delivered
+      webhooks: fastWebhooks(randomBytes(32), { allowPrivateTargets: false }),
     });
     port = Number(new URL(target.url).port);
     organization = await linkedOrganization(target, fixture, 'Fuzz');

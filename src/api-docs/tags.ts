@@ -10,6 +10,12 @@ export const API_TAGS = {
       'Create, list, rotate and revoke the API keys of your organization. Any API key, or a dashboard member with a ' +
       'key-manager role, may change keys; every member may list and read them. Every change is an audit event.',
   },
+  webhooks: {
+    name: 'Webhooks',
+    description:
+      'HTTPS endpoints that receive your organization\'s key and tier events, signed as Standard Webhooks define, at least once. ' +
+      'Only API keys and dashboard members with a key-manager role may use these routes.',
+  },
   session: { name: 'Session', description: 'The dashboard member behind a Stytch session JWT.' },
   organization: { name: 'Organization', description: 'The organization the credential acts for, with its tier.' },
   secretScanning: {

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { Prisma } from '../generated/prisma/client';
 import type { Actor } from '../auth/principal';
 import { newId } from '../database/ids';
+import { enqueueWebhookDeliveries } from '../webhooks/webhook-outbox';
 
 export type AuditEventType =
   | 'api_key.created'
@@ -13,7 +14,12 @@ export type AuditEventType =
   | 'organization.tier_changed'
   | 'organization.leak_response_changed'
   | 'dataset.created'
-  | 'dataset.deleted';
+  | 'dataset.deleted'
+  | 'webhook.created'
+  | 'webhook.deleted'
+  | 'webhook.secret_rotated'
+  | 'webhook.disabled'
+  | 'webhook.enabled';
 
 export interface AuditEventInput {
   organizationId: string;
@@ -25,12 +31,14 @@ export interface AuditEventInput {
 
 /**
  * Appends audit events. Always inside the transaction of the change it records, so an event
- * exists exactly when the change does; there is deliberately no update or delete.
+ * exists exactly when the change does; there is deliberately no update or delete. The event's
+ * webhook deliveries (the outbox) are written here too, so every audited change that endpoints
+ * subscribe to reaches them with no call of its own.
  */
 @Injectable()
 export class AuditService {
   async record(tx: Prisma.TransactionClient, event: AuditEventInput): Promise<void> {
-    await tx.auditEvent.create({
+    const created = await tx.auditEvent.create({
       data: {
         id: newId('evt'),
         organizationId: event.organizationId,
@@ -43,5 +51,6 @@ export class AuditService {
         data: event.data ?? {},
       },
     });
+    await enqueueWebhookDeliveries(tx, created);
   }
 }

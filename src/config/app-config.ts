@@ -29,6 +29,7 @@ export interface AppConfig {
   githubSecretScanningKeysUrl: string;
   /** When a key's hour of traffic is flagged as looking like a stolen key's. */
   usageSpike: UsageSpikePolicy;
+  webhooks: WebhookConfig;
 }
 
 /** An hour is flagged when it exceeds multiplier × the key's baseline and reaches the floor (both). */
@@ -39,6 +40,23 @@ export interface UsageSpikePolicy {
   /** Distinct client IPs in the hour vs. the key's mean hour. */
   ipMultiplier: number;
   minIps: number;
+}
+
+export interface WebhookConfig {
+  /** AES-256-GCM key for the endpoints' signing secrets. Unset: embedded mode keeps one in DATA_DIR; PostgreSQL mode has no webhooks. */
+  secretsKey?: Buffer;
+  /** Lets endpoints point at private, loopback and other internal addresses, and use http: (tests, closed networks). */
+  allowPrivateTargets: boolean;
+  /** One attempt, connection included; a claimed delivery is leased for twice this. */
+  timeoutMs: number;
+  /** First retry delay; each further one doubles (with jitter), at most an hour. */
+  backoffBaseMs: number;
+  /** How long after the event a delivery is still attempted before it is given up. */
+  maxAgeSeconds: number;
+  /** Deliveries given up in a row that disable an endpoint. */
+  disableAfterFailures: number;
+  /** How often each instance looks for due deliveries. */
+  pollIntervalMs: number;
 }
 
 export interface RedisClusterConfig {

@@ -114,4 +114,31 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ REDIS_CLUSTER_PASSWORD: 'x' })).toThrow(/REDIS_CLUSTER_PASSWORD is set but REDIS_CLUSTER_NODES is not/);
     expect(() => loadConfig({ REDIS_CLUSTER_NODES: 'cache:7000', REDIS_CLUSTER_TLS: 'yes' })).toThrow(/REDIS_CLUSTER_TLS must be true or false/);
   });
+
+  it('reads the webhook variables, with defaults fit for production', () => {
+    expect(loadConfig({}).webhooks).toEqual({
+      secretsKey: undefined, allowPrivateTargets: false, timeoutMs: 10_000, backoffBaseMs: 5_000, maxAgeSeconds: 86_400, disableAfterFailures: 5, pollIntervalMs: 1_000,
+    });
+    const key = Buffer.alloc(32, 7);
+    expect(
+      loadConfig({
+        WEBHOOK_SECRETS_KEY: key.toString('base64'), WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true', WEBHOOK_TIMEOUT_MS: '500', WEBHOOK_BACKOFF_BASE_MS: '20',
+        WEBHOOK_MAX_AGE_SECONDS: '60', WEBHOOK_DISABLE_AFTER_FAILURES: '3', WEBHOOK_POLL_INTERVAL_MS: '100',
+      }).webhooks,
+    ).toEqual({ secretsKey: key, allowPrivateTargets: true, timeoutMs: 500, backoffBaseMs: 20, maxAgeSeconds: 60, disableAfterFailures: 3, pollIntervalMs: 100 });
+  });
+
+  it('refuses a WEBHOOK_SECRETS_KEY that is not 32 bytes of base64, without repeating it', () => {
+    for (const bad of [Buffer.alloc(16, 1).toString('base64'), Buffer.alloc(33, 1).toString('base64'), 'not base64 at all!!', 'a'.repeat(44)]) {
+      let message = '';
+      try {
+        loadConfig({ WEBHOOK_SECRETS_KEY: bad });
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      expect(message).toContain('WEBHOOK_SECRETS_KEY must be the base64 of 32 random bytes');
+      expect(message).not.toContain(bad);
+    }
+    expect(() => loadConfig({ WEBHOOK_ALLOW_PRIVATE_TARGETS: 'yes' })).toThrow(/WEBHOOK_ALLOW_PRIVATE_TARGETS must be true or false/);
+  });
 });

@@ -38,6 +38,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
     }
     return value;
   };
+  const bool = (name: string, fallback: boolean): boolean => {
+    const raw = read(name);
+    if (raw === undefined) return fallback;
+    if (raw !== 'true' && raw !== 'false') problems.push(`${name} must be true or false (got "${raw}")`);
+    return raw === 'true';
+  };
   const url = (name: string, protocols: string[], fallback?: string): string | undefined => {
     const raw = read(name) ?? fallback;
     if (raw === undefined) return undefined;
@@ -95,6 +101,15 @@ export function loadConfig(env: Env = process.env): AppConfig {
       ipMultiplier: decimal('USAGE_SPIKE_IP_MULTIPLIER', 5, 1, 1000),
       minIps: int('USAGE_SPIKE_MIN_IPS', 20, 1, 1_000_000_000),
     },
+    webhooks: {
+      secretsKey: parseSecretsKey(read('WEBHOOK_SECRETS_KEY'), problems),
+      allowPrivateTargets: bool('WEBHOOK_ALLOW_PRIVATE_TARGETS', false),
+      timeoutMs: int('WEBHOOK_TIMEOUT_MS', 10_000, 100, 60_000),
+      backoffBaseMs: int('WEBHOOK_BACKOFF_BASE_MS', 5_000, 10, 3_600_000),
+      maxAgeSeconds: int('WEBHOOK_MAX_AGE_SECONDS', 86_400, 1, 604_800),
+      disableAfterFailures: int('WEBHOOK_DISABLE_AFTER_FAILURES', 5, 1, 1_000),
+      pollIntervalMs: int('WEBHOOK_POLL_INTERVAL_MS', 1_000, 10, 60_000),
+    },
   };
 
   if (problems.length > 0) {
@@ -129,6 +144,17 @@ function parseRedisCluster(read: (name: string) => string | undefined, problems:
     nodes.push({ host, port });
   }
   return { nodes, username: read('REDIS_CLUSTER_USERNAME'), password: read('REDIS_CLUSTER_PASSWORD'), tls: tls === 'true' };
+}
+
+/** Base64 of exactly 32 random bytes (`openssl rand -base64 32`); the value is never echoed in a message. */
+function parseSecretsKey(raw: string | undefined, problems: string[]): Buffer | undefined {
+  if (raw === undefined) return undefined;
+  const key = Buffer.from(raw, 'base64');
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(raw) || key.length !== 32) {
+    problems.push('WEBHOOK_SECRETS_KEY must be the base64 of 32 random bytes (openssl rand -base64 32)');
+    return undefined;
+  }
+  return key;
 }
 
 /** `true`/`false`, a hop count, or a comma-separated list of addresses/CIDRs (Fastify's forms). */
