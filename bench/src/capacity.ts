@@ -25,8 +25,14 @@ const REDIS_URL = process.env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379/14';
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 3);
 const SECONDS = Number(process.env.BENCH_SECONDS || 7);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS || 50);
-/** Other checkouts of the service, built (`npm run -s build` there), comma-separated: each measured beside this one on one Redis. */
-const BASELINES = (process.env.BENCH_BASELINE ?? '').split(',').filter(Boolean).map((dir) => path.resolve(dir));
+/**
+ * Other checkouts of the service, built (`npm run -s build` there), comma-separated, each
+ * `[label=]path`: each measured beside this one on one Redis.
+ */
+const BASELINES = (process.env.BENCH_BASELINE ?? '').split(',').filter(Boolean).map((entry) => {
+  const [label, dir] = entry.includes('=') ? entry.split('=', 2) : [undefined, entry];
+  return { label, root: path.resolve(dir) };
+});
 const MARK_START = '<!-- cluster-capacity:start -->';
 const MARK_END = '<!-- cluster-capacity:end -->';
 
@@ -114,7 +120,7 @@ async function compareThroughput(url: string, cluster: LocalCluster, seed: Seed,
   const targets: Record<string, { root: string; env: Record<string, string> }> = {
     single: { root: ROOT, env: { REDIS_URL } },
     cluster: { root: ROOT, env: { REDIS_CLUSTER_NODES: cluster.nodes } },
-    ...Object.fromEntries(BASELINES.map((root, n) => [`baseline ${n + 1}`, { root, env: { REDIS_URL } }])),
+    ...Object.fromEntries(BASELINES.map(({ root }, n) => [`baseline ${n + 1}`, { root, env: { REDIS_URL } }])),
   };
   const results: Record<string, Throughput> = {};
   for (const [label, { root, env }] of Object.entries(targets)) {
@@ -275,7 +281,7 @@ function render(
     '|---|---:|---:|---:|---:|---:|',
     row('one Redis', single),
     row('Redis Cluster, 3 primaries + 3 replicas', clustered),
-    ...BASELINES.map((root, n) => row(`one Redis, earlier build: ${commitOf(root)}`, throughput[`baseline ${n + 1}`])),
+    ...BASELINES.map(({ label, root }, n) => row(`one Redis, ${label ?? 'earlier build'} (${commitOf(root)})`, throughput[`baseline ${n + 1}`])),
     '',
     `One admission script: **${cost.usecPerCall.toFixed(2)} µs** inside Redis (\`usec_per_call\`), **${cost.micros.toFixed(1)} µs** of Redis CPU with its network I/O ` +
       `→ one Redis core sustains about **${Math.round(cost.perSecond / 1000)} k admissions/s**.`,
@@ -293,8 +299,7 @@ function render(
 
 /** A checkout's commit, for the table. */
 function commitOf(root: string): string {
-  const head = spawnSync('git', ['-C', root, 'log', '-1', '--format=%h %s'], { encoding: 'utf8' }).stdout.trim();
-  return head.length > 90 ? `${head.slice(0, 87)}…` : head || path.basename(root);
+  return spawnSync('git', ['-C', root, 'log', '-1', '--format=%h'], { encoding: 'utf8' }).stdout.trim() || path.basename(root);
 }
 
 function formatBytes(bytes: number): string {
