@@ -71,6 +71,9 @@ interface Aggregate {
 }
 
 /** Medians over rounds; each ratio is taken against S0 of the same round first, then its median. */
+/** The usage flusher's transactions per flush: the batches, then the stolen-key analysis (see below). */
+const TRANSACTIONS_PER_FLUSH = 4;
+
 export function aggregate(rounds: LoadResult[][], id: Scenario['id']): Aggregate {
   const runs = rounds.map((round) => ({ own: round.find((r) => r.scenario === id)!, base: round.find((r) => r.scenario === 'S0')! }));
   const statuses: Record<string, number> = {};
@@ -114,6 +117,10 @@ export function evaluateTargets(data: ResultsData): Array<{ target: string; meas
   const { stability } = data;
   const window = stability.result.seconds;
   const expectedFlushes = Math.ceil(window / stability.postgres.flushIntervalSeconds) + 2;
+  // A flush writes its batches (one transaction), then judges the key-hours it wrote for stolen-key
+  // use: the hours' distinct IPs, new hours' baselines, the figures (one statement each, set-based,
+  // whatever the traffic). A fixed number per flush, never one per request.
+  const flushTransactions = expectedFlushes * TRANSACTIONS_PER_FLUSH;
   const calibration = data.calibration.S2;
   const scriptCalls = calibration ? ((calibration.sent.evalsha ?? 0) + (calibration.sent.eval ?? 0)) / calibration.requests : NaN;
   const otherCalls = calibration
@@ -130,8 +137,8 @@ export function evaluateTargets(data: ResultsData): Array<{ target: string; meas
       target: 'S2: 0 database queries per request',
       measured:
         `${stability.postgres.transactions} transactions over ${fmtInt(stability.result.responses)} requests in ${window.toFixed(0)} s ` +
-        `(the usage flusher's: ≤ ${expectedFlushes}); ${requestPathScans} reads of organizations or of api_keys by key hash`,
-      met: stability.postgres.transactions <= expectedFlushes && requestPathScans === 0,
+        `(the usage flusher's: ≤ ${TRANSACTIONS_PER_FLUSH} per flush, ${flushTransactions} in all); ${requestPathScans} reads of organizations or of api_keys by key hash`,
+      met: stability.postgres.transactions <= flushTransactions && requestPathScans === 0,
     },
     {
       target: 'S2: exactly 1 Redis round trip per request',
