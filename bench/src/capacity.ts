@@ -8,7 +8,7 @@ import { TICKS_PER_SECOND, processTicks } from './cpu';
 import { LocalCluster, startLocalCluster } from './local-cluster';
 import { Scenario, drive } from './load';
 import { createDatabase, databaseUrl, dropDatabase } from './postgres';
-import { freePort, runQuietly, startNode, stopAllChildren, stopChild, waitForHttp } from './processes';
+import { Child, freePort, runQuietly, startNode, stopAllChildren, stopChild, waitForHttp } from './processes';
 import type { Seed } from './seed';
 import { BENCH_DIR, RESULTS_FILE, ROOT, TMP_DIR, distPath, serviceNodeFlags } from './settings';
 import { median } from './stats';
@@ -122,40 +122,36 @@ async function compareThroughput(url: string, cluster: LocalCluster, seed: Seed,
     cluster: { root: ROOT, env: { REDIS_CLUSTER_NODES: cluster.nodes } },
     ...Object.fromEntries(BASELINES.map(({ root }, n) => [`baseline ${n + 1}`, { root, env: { REDIS_URL } }])),
   };
+  const services = new Map<string, { url: string; child: Child }>();
   const results: Record<string, Throughput> = {};
   for (const [label, { root, env }] of Object.entries(targets)) {
     const port = await freePort();
-    const service = startNode(`capacity-${label}`, [...serviceNodeFlags(root), path.join(root, 'dist/main.js')], {
+    const child = startNode(`capacity-${label}`, [...serviceNodeFlags(root), path.join(root, 'dist/main.js')], {
       PATH: process.env.PATH, PORT: String(port), DATABASE_URL: url, RATE_LIMIT_MAX: '1000000', LOG_LEVEL: 'warn', TRUST_PROXY: 'true', ...env,
     }, undefined, root);
-    await waitForHttp(`http://127.0.0.1:${port}/readyz`, service);
+    await waitForHttp(`http://127.0.0.1:${port}/readyz`, child);
+    services.set(label, { url: `http://127.0.0.1:${port}`, child });
     results[label] = { rps: [], p99: [], serviceCpuMicros: [], redisCpuMicros: [] };
-    (results[label] as Throughput & { url?: string; child?: typeof service }).url = `http://127.0.0.1:${port}`;
-    (results[label] as Throughput & { child?: typeof service }).child = service;
   }
+  // each key from 8 client addresses (X-Forwarded-For, trusted): the distinct-IP count has work to do
+  const requests = seed.keys.flatMap((key, k) =>
+    Array.from({ length: 8 }, (_, n) => ({
+      method: 'GET' as const,
+      path: '/v1/organization',
+      headers: { authorization: `Bearer ${key.secret}`, 'x-forwarded-for': `10.${k >> 8}.${k & 255}.${n + 1}` },
+    })));
   for (let round = 0; round < ROUNDS + 1; round++) {
-    for (const [label, result] of Object.entries(results) as [string, Throughput & { url: string; child: { pid: number } }][]) {
-      const scenario: Scenario = {
-        id: 'S2',
-        title: `GET /v1/organization with an API key (${label})`,
-        url: result.url,
-        // each key from 8 client addresses (X-Forwarded-For, trusted): the distinct-IP count has work to do
-        requests: seed.keys.flatMap((key, k) =>
-          Array.from({ length: 8 }, (_, n) => ({
-            method: 'GET' as const,
-            path: '/v1/organization',
-            headers: { authorization: `Bearer ${key.secret}`, 'x-forwarded-for': `10.${k >> 8}.${k & 255}.${n + 1}` },
-          }))),
-        expectedStatus: 200,
-      };
+    for (const [label, { url: serviceUrl, child }] of services) {
+      const scenario: Scenario = { id: 'S2', title: `GET /v1/organization with an API key (${label})`, url: serviceUrl, requests, expectedStatus: 200 };
       const pids = label === 'cluster' ? primaries : [redisPid];
       const before = pids.reduce((sum, pid) => sum + processTicks(pid), 0);
-      const serviceBefore = processTicks(result.child.pid);
+      const serviceBefore = processTicks(child.pid);
       const load = await drive(scenario, CONNECTIONS, round === 0 ? 2 : SECONDS);
       const ticks = pids.reduce((sum, pid) => sum + processTicks(pid), 0) - before;
-      const serviceTicks = processTicks(result.child.pid) - serviceBefore;
+      const serviceTicks = processTicks(child.pid) - serviceBefore;
       if (load.expectedShare < 0.999) throw new Error(`${label}: only ${(load.expectedShare * 100).toFixed(1)}% answered 200 (${JSON.stringify(load.statuses)})`);
       if (round === 0) continue; // warm-up
+      const result = results[label];
       result.rps.push(load.rps);
       result.p99.push(load.p99);
       result.redisCpuMicros.push(((ticks / TICKS_PER_SECOND) * 1e6) / load.responses);
@@ -163,7 +159,7 @@ async function compareThroughput(url: string, cluster: LocalCluster, seed: Seed,
       log(`round ${round} ${label}: ${load.rps.toFixed(0)} req/s, p99 ${load.p99.toFixed(1)} ms, service CPU ${result.serviceCpuMicros.at(-1)!.toFixed(0)} µs/request`);
     }
   }
-  for (const result of Object.values(results) as (Throughput & { child: Parameters<typeof stopChild>[0] })[]) await stopChild(result.child);
+  for (const { child } of services.values()) await stopChild(child);
   return results;
 }
 
