@@ -75,9 +75,11 @@ export function clusterLayout(usageNamespace: string): KeyLayout {
   const tag = (subject: string) => `lv:{${bucketOf(subject)}}`;
   return {
     admission: (request, hourMs) => {
-      const at = tag(request.subject);
+      // one CRC16 per request: the tag and the bucket's pending usage come from the same bucket
+      const bucket = bucketOf(request.subject);
+      const at = `lv:{${bucket}}`;
       return [
-        `${at}:k:${request.keyId ?? '-'}`, `${at}:o:${request.organizationId ?? '-'}`, `${at}:rl:${request.subject}`, buckets[bucketOf(request.subject)].pending,
+        `${at}:k:${request.keyId ?? '-'}`, `${at}:o:${request.organizationId ?? '-'}`, `${at}:rl:${request.subject}`, buckets[bucket].pending,
         request.usageKeyId ? `${at}:ips:${request.usageKeyId}:${hourMs}` : `${at}:ips:-`,
       ];
     },
